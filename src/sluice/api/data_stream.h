@@ -1,0 +1,442 @@
+#pragma once
+
+#include <boost/pfr.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "sluice/api/functions.h"
+#include "sluice/api/sinks.h"
+#include "sluice/api/sources.h"
+#include "sluice/api/stream_execution_environment.h"
+#include "sluice/runtime/operators.h"
+#include "sluice/runtime/sink.h"
+#include "sluice/runtime/type_info.h"
+
+namespace sluice {
+
+template <typename T>
+class SingleOutputStreamOperator;
+template <typename T>
+class DataStreamSink;
+template <typename T, typename KeySelector>
+class KeyedStream;
+template <typename T1, typename T2>
+class ConnectedStreams;
+
+namespace detail {
+
+/// Output type of a flatMap function: from its Collector<OUT>& parameter (lambdas with a
+/// concrete parameter type, or classes deriving RichFlatMapFunction).
+template <typename T>
+struct CollectorArg;
+template <typename C, typename R, typename A, typename OUT>
+struct CollectorArg<R (C::*)(A, Collector<OUT>&) const> {
+  using type = OUT;
+};
+template <typename C, typename R, typename A, typename OUT>
+struct CollectorArg<R (C::*)(A, Collector<OUT>&)> {
+  using type = OUT;
+};
+template <typename F>
+auto flatMapOutput() {
+  if constexpr (requires { typename F::OutputType; }) {
+    return std::type_identity<typename F::OutputType>{};
+  } else {
+    return std::type_identity<typename CollectorArg<decltype(&F::operator())>::type>{};
+  }
+}
+template <typename F>
+using FlatMapOutput = typename decltype(flatMapOutput<F>())::type;
+
+template <typename F, typename IN>
+using MapOutput = std::decay_t<decltype(invokeMap(std::declval<F&>(), std::declval<const IN&>()))>;
+
+/// Field I of a tuple-like value (std::get) or of an aggregate struct (Boost.PFR).
+template <size_t I, typename T>
+auto& field(T& value) {
+  if constexpr (requires { std::tuple_size<T>::value; }) {
+    return std::get<I>(value);
+  } else {
+    return boost::pfr::get<I>(value);
+  }
+}
+
+StreamNode makeNode(std::string name, std::shared_ptr<const OperatorFactory> factory,
+                    std::shared_ptr<const TypeInfo> outputType);
+
+}  // namespace detail
+
+/// A stream of records of type T (Flink's DataStream). A cheap handle: copying it does not
+/// copy data. Transformations add operators to the environment's graph and return the new
+/// stream. Not thread-safe (program construction is single-threaded).
+template <typename T>
+class DataStream {
+ public:
+  using Upstream = StreamExecutionEnvironment::Upstream;
+
+  DataStream(StreamExecutionEnvironment* env, std::vector<Upstream> upstreams)
+      : env_(env), upstreams_(std::move(upstreams)) {}
+
+  StreamExecutionEnvironment& getExecutionEnvironment() const { return *env_; }
+
+  /// Applies `fn` (callable, or object with `OUT map(const T&)`) to every record.
+  template <typename F>
+  SingleOutputStreamOperator<detail::MapOutput<F, T>> map(F fn) const {
+    using OUT = detail::MapOutput<F, T>;
+    return transform<OUT>("Map", [fn] { return std::make_unique<StreamMap<T, OUT, F>>(fn); });
+  }
+  /// Emits zero or more records per record: `fn(const T&, Collector<OUT>&)`. OUT comes from the
+  /// function's Collector parameter, or explicitly as flatMap<OUT>(fn) for generic lambdas.
+  template <typename OUT = void, typename F>
+  auto flatMap(F fn) const {
+    using O = std::conditional_t<std::is_void_v<OUT>, detail::FlatMapOutput<F>, OUT>;
+    return transform<O>("Flat Map", [fn] { return std::make_unique<StreamFlatMap<T, O, F>>(fn); });
+  }
+  /// Keeps the records for which `fn` returns true.
+  template <typename F>
+  SingleOutputStreamOperator<T> filter(F fn) const {
+    return transform<T>("Filter", [fn] { return std::make_unique<StreamFilter<T, F>>(fn); });
+  }
+
+  /// Partitions by the key `keySelector(record)`, into key groups as Flink's
+  /// KeyGroupStreamPartitioner. The key type needs a KeyHash (see key_groups.h).
+  template <typename KeySelector>
+  KeyedStream<T, KeySelector> keyBy(KeySelector keySelector) const;
+
+  /// Merges streams of the same type (Flink's union; `union` is a C++ keyword).
+  template <typename... Streams>
+  DataStream<T> union_(const Streams&... others) const {
+    std::vector<Upstream> all = upstreams_;
+    (all.insert(all.end(), others.upstreams().begin(), others.upstreams().end()), ...);
+    return DataStream<T>(env_, std::move(all));
+  }
+  /// Pairs with another stream for two-input operators (Flink's connect).
+  template <typename U>
+  ConnectedStreams<T, U> connect(const DataStream<U>& other) const {
+    return ConnectedStreams<T, U>(*this, other);
+  }
+
+  /// Records stay in the same subtask; needs equal parallelism (Flink's forward()).
+  DataStream<T> forward() const { return partitioned(PartitionerKind::kForward); }
+  /// Round-robin over all downstream subtasks.
+  DataStream<T> rebalance() const { return partitioned(PartitionerKind::kRebalance); }
+  /// Round-robin over a subset of downstream subtasks (pointwise).
+  DataStream<T> rescale() const { return partitioned(PartitionerKind::kRescale); }
+  /// Uniformly random downstream subtask (seeded, see setSeed).
+  DataStream<T> shuffle() const { return partitioned(PartitionerKind::kShuffle); }
+  /// Every record to every downstream subtask.
+  DataStream<T> broadcast() const { return partitioned(PartitionerKind::kBroadcast); }
+  /// Every record to the first downstream subtask.
+  DataStream<T> global() const { return partitioned(PartitionerKind::kGlobal); }
+  /// Subtask `partitioner(key, numPartitions)` for key `keySelector(record)`. A result outside
+  /// [0, numPartitions) fails the job.
+  template <typename Partitioner, typename KeySelector>
+  DataStream<T> partitionCustom(Partitioner partitioner, KeySelector keySelector) const {
+    return withPartitioner(std::make_shared<CustomPartitioner<T, KeySelector, Partitioner>>(
+        std::move(keySelector), std::move(partitioner)));
+  }
+
+  /// Prints every record to stdout (Flink's print()).
+  DataStreamSink<T> print(const std::string& sinkIdentifier = "") const {
+    return sinkTo(std::make_shared<PrintSink<T>>(sinkIdentifier), "Print to Std. Out");
+  }
+  /// Prints every record to stderr.
+  DataStreamSink<T> printToErr(const std::string& sinkIdentifier = "") const {
+    return sinkTo(std::make_shared<PrintSink<T>>(sinkIdentifier, true), "Print to Std. Err");
+  }
+  /// Writes to `sink` (Flink's sinkTo).
+  DataStreamSink<T> sinkTo(std::shared_ptr<const Sink<T>> sink,
+                           const std::string& name = "Writer") const;
+
+  /// Adds a one-input operator created by `create` (one instance per subtask).
+  template <typename OUT, typename Create>
+  SingleOutputStreamOperator<OUT> transform(const std::string& name, Create create) const {
+    auto factory = std::make_shared<FunctionOperatorFactory>(
+        [create]() -> std::unique_ptr<StreamOperatorBase> { return create(); });
+    int id = env_->addNode(detail::makeNode(name, factory, typeInfoOf<OUT>()), upstreams_);
+    return SingleOutputStreamOperator<OUT>(env_, id);
+  }
+
+  const std::vector<Upstream>& upstreams() const { return upstreams_; }
+
+ protected:
+  DataStream<T> partitioned(PartitionerKind kind) const {
+    return withPartitioner(typeInfoOf<T>()->partitioner(kind));
+  }
+  DataStream<T> withPartitioner(std::shared_ptr<const StreamPartitioner> partitioner) const {
+    std::vector<Upstream> ups = upstreams_;
+    for (auto& u : ups) u.partitioner = partitioner;
+    return DataStream<T>(env_, std::move(ups));
+  }
+
+  StreamExecutionEnvironment* env_;
+  std::vector<Upstream> upstreams_;
+};
+
+/// The stream produced by one operator, whose properties can still be set (Flink's
+/// SingleOutputStreamOperator).
+template <typename T>
+class SingleOutputStreamOperator : public DataStream<T> {
+ public:
+  SingleOutputStreamOperator(StreamExecutionEnvironment* env, int nodeId)
+      : DataStream<T>(env, {{nodeId, nullptr}}), nodeId_(nodeId) {}
+
+  /// Parallelism of this operator (>= 1). Throws ConfigurationException otherwise, or for a
+  /// non-parallel operator set above 1.
+  SingleOutputStreamOperator& setParallelism(int parallelism) {
+    if (parallelism < 1) throw ConfigurationException("parallelism must be at least 1");
+    if (node().parallelismFixed && parallelism != 1) {
+      throw ConfigurationException("The parallelism of non parallel operator '" + node().name +
+                                   "' must be 1.");
+    }
+    node().parallelism = parallelism;
+    return *this;
+  }
+  SingleOutputStreamOperator& setMaxParallelism(int maxParallelism) {
+    node().maxParallelism = maxParallelism;
+    return *this;
+  }
+  /// Display name in plans, logs and errors.
+  SingleOutputStreamOperator& name(const std::string& name) {
+    node().name = node().isSource ? "Source: " + name : name;
+    return *this;
+  }
+  /// Stable id that survives program changes (savepoints map state by it).
+  SingleOutputStreamOperator& uid(const std::string& uid) {
+    node().uid = uid;
+    return *this;
+  }
+  SingleOutputStreamOperator& disableChaining() {
+    node().chaining = ChainingStrategy::kNever;
+    return *this;
+  }
+  SingleOutputStreamOperator& startNewChain() {
+    node().chaining = ChainingStrategy::kHead;
+    return *this;
+  }
+  int getId() const { return nodeId_; }
+
+ private:
+  StreamNode& node() { return this->env_->streamGraph().node(nodeId_); }
+  int nodeId_;
+};
+
+/// The end of a stream in a sink (Flink's DataStreamSink).
+template <typename T>
+class DataStreamSink {
+ public:
+  DataStreamSink(StreamExecutionEnvironment* env, int nodeId) : env_(env), nodeId_(nodeId) {}
+  DataStreamSink& setParallelism(int parallelism) {
+    if (parallelism < 1) throw ConfigurationException("parallelism must be at least 1");
+    node().parallelism = parallelism;
+    return *this;
+  }
+  DataStreamSink& name(const std::string& name) {
+    node().name = "Sink: " + name;
+    return *this;
+  }
+  DataStreamSink& uid(const std::string& uid) {
+    node().uid = uid;
+    return *this;
+  }
+  DataStreamSink& disableChaining() {
+    node().chaining = ChainingStrategy::kNever;
+    return *this;
+  }
+  int getId() const { return nodeId_; }
+
+ private:
+  StreamNode& node() { return env_->streamGraph().node(nodeId_); }
+  StreamExecutionEnvironment* env_;
+  int nodeId_;
+};
+
+/// A stream partitioned by key (Flink's KeyedStream): reduce and the aggregations keep one
+/// value per key, in key-grouped state.
+template <typename T, typename KeySelector>
+class KeyedStream : public DataStream<T> {
+ public:
+  using KeyType = std::decay_t<std::invoke_result_t<KeySelector&, const T&>>;
+
+  KeyedStream(const DataStream<T>& input, KeySelector keySelector)
+      : DataStream<T>(&input.getExecutionEnvironment(),
+                      input.getExecutionEnvironment().template keyedUpstreams<T>(
+                          input.upstreams(), keySelector)),
+        keySelector_(std::move(keySelector)) {}
+
+  /// Emits, for every record, the reduction of all records of its key so far (Flink's
+  /// KeyedStream#reduce): the first record as is, then fn(previous, record).
+  template <typename F>
+  SingleOutputStreamOperator<T> reduce(F fn, const std::string& name = "Keyed Reduce") const {
+    auto ks = keySelector_;
+    return this->template transform<T>(name, [ks, fn] {
+      return std::make_unique<StreamGroupedReduce<T, KeyType, KeySelector, F>>(ks, fn);
+    });
+  }
+  /// Rolling sum of field I (tuple element or struct field); other fields keep the values of
+  /// the key's first record (Flink's sum(position)).
+  template <size_t I>
+  SingleOutputStreamOperator<T> sum() const {
+    return reduce([](const T& a, const T& b) {
+      T r = a;
+      detail::field<I>(r) += detail::field<I>(const_cast<T&>(b));
+      return r;
+    }, "Keyed Aggregation");
+  }
+  /// Rolling sum of the records themselves, for arithmetic T.
+  SingleOutputStreamOperator<T> sum() const
+    requires std::is_arithmetic_v<T>
+  {
+    return reduce([](const T& a, const T& b) { return a + b; }, "Keyed Aggregation");
+  }
+  /// Rolling minimum of field I; other fields from the key's first record (Flink's min).
+  template <size_t I>
+  SingleOutputStreamOperator<T> min() const {
+    return reduce([](const T& a, const T& b) {
+      T r = a;
+      auto& rf = detail::field<I>(r);
+      const auto& bf = detail::field<I>(const_cast<T&>(b));
+      if (bf < rf) rf = bf;
+      return r;
+    }, "Keyed Aggregation");
+  }
+  /// Rolling maximum of field I; other fields from the key's first record (Flink's max).
+  template <size_t I>
+  SingleOutputStreamOperator<T> max() const {
+    return reduce([](const T& a, const T& b) {
+      T r = a;
+      auto& rf = detail::field<I>(r);
+      const auto& bf = detail::field<I>(const_cast<T&>(b));
+      if (rf < bf) rf = bf;
+      return r;
+    }, "Keyed Aggregation");
+  }
+  /// The record with the smallest field I so far; the earlier one on ties (Flink's minBy).
+  template <size_t I>
+  SingleOutputStreamOperator<T> minBy() const {
+    return reduce([](const T& a, const T& b) {
+      return detail::field<I>(const_cast<T&>(b)) < detail::field<I>(const_cast<T&>(a)) ? b : a;
+    }, "Keyed Aggregation");
+  }
+  /// The record with the largest field I so far; the earlier one on ties (Flink's maxBy).
+  template <size_t I>
+  SingleOutputStreamOperator<T> maxBy() const {
+    return reduce([](const T& a, const T& b) {
+      return detail::field<I>(const_cast<T&>(a)) < detail::field<I>(const_cast<T&>(b)) ? b : a;
+    }, "Keyed Aggregation");
+  }
+
+  const KeySelector& getKeySelector() const { return keySelector_; }
+
+ private:
+  KeySelector keySelector_;
+};
+
+/// Two streams of possibly different types, processed together by co-functions (Flink's
+/// ConnectedStreams).
+template <typename T1, typename T2>
+class ConnectedStreams {
+ public:
+  ConnectedStreams(DataStream<T1> first, DataStream<T2> second)
+      : first_(std::move(first)), second_(std::move(second)) {}
+
+  /// `f1` maps the first input, `f2` the second, to the same output type.
+  template <typename F1, typename F2>
+  SingleOutputStreamOperator<detail::MapOutput<F1, T1>> map(F1 f1, F2 f2) const {
+    using OUT = detail::MapOutput<F1, T1>;
+    static_assert(std::is_same_v<OUT, detail::MapOutput<F2, T2>>,
+                  "both co-map functions must return the same type");
+    return transformTwo<OUT>("Co-Map", [f1, f2] {
+      return std::make_unique<CoStreamMap<T1, T2, OUT, F1, F2>>(f1, f2);
+    });
+  }
+  /// `f1(const T1&, Collector<OUT>&)` and `f2(const T2&, Collector<OUT>&)`.
+  template <typename OUT = void, typename F1, typename F2>
+  auto flatMap(F1 f1, F2 f2) const {
+    using O = std::conditional_t<std::is_void_v<OUT>, detail::FlatMapOutput<F1>, OUT>;
+    return transformTwo<O>("Co-Flat Map", [f1, f2] {
+      return std::make_unique<CoStreamFlatMap<T1, T2, O, F1, F2>>(f1, f2);
+    });
+  }
+
+ private:
+  template <typename OUT, typename Create>
+  SingleOutputStreamOperator<OUT> transformTwo(const std::string& name, Create create) const {
+    auto factory = std::make_shared<FunctionOperatorFactory>(
+        [create]() -> std::unique_ptr<StreamOperatorBase> { return create(); });
+    StreamExecutionEnvironment* env = &first_.getExecutionEnvironment();
+    int id = env->addNode(detail::makeNode(name, factory, typeInfoOf<OUT>()), first_.upstreams(),
+                          second_.upstreams());
+    return SingleOutputStreamOperator<OUT>(env, id);
+  }
+  DataStream<T1> first_;
+  DataStream<T2> second_;
+};
+
+// ---- definitions that need the classes above ------------------------------------------------
+
+template <typename T>
+template <typename KeySelector>
+KeyedStream<T, KeySelector> DataStream<T>::keyBy(KeySelector keySelector) const {
+  return KeyedStream<T, KeySelector>(*this, std::move(keySelector));
+}
+
+template <typename T>
+DataStreamSink<T> DataStream<T>::sinkTo(std::shared_ptr<const Sink<T>> sink,
+                                        const std::string& name) const {
+  auto factory = std::make_shared<FunctionOperatorFactory>(
+      [sink]() -> std::unique_ptr<StreamOperatorBase> {
+        return std::make_unique<SinkWriterOperator<T>>(sink);
+      });
+  StreamNode node = detail::makeNode("Sink: " + name, factory, nullptr);
+  node.isSink = true;
+  return DataStreamSink<T>(env_, env_->addNode(std::move(node), upstreams_));
+}
+
+template <typename T, typename KeySelector>
+std::vector<StreamExecutionEnvironment::Upstream> StreamExecutionEnvironment::keyedUpstreams(
+    const std::vector<Upstream>& upstreams, const KeySelector& keySelector) {
+  auto partitioner = std::make_shared<KeyGroupStreamPartitioner<T, KeySelector>>(keySelector);
+  std::vector<Upstream> out = upstreams;
+  for (auto& u : out) u.partitioner = partitioner;
+  return out;
+}
+
+template <typename T, typename SplitT>
+SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromSource(
+    std::shared_ptr<const Source<T, SplitT>> source, const std::string& name) {
+  auto factory = std::make_shared<FunctionOperatorFactory>(
+      [source]() -> std::unique_ptr<StreamOperatorBase> {
+        return std::make_unique<SourceOperator<T, SplitT>>(source);
+      },
+      [source](int parallelism) -> std::unique_ptr<OperatorCoordinator> {
+        return std::make_unique<SourceCoordinator<SplitT>>(
+            parallelism, [source](SplitEnumeratorContext<SplitT>& context) {
+              return source->createEnumerator(context);
+            });
+      });
+  StreamNode node = detail::makeNode("Source: " + name, factory, typeInfoOf<T>());
+  node.isSource = true;
+  node.chaining = ChainingStrategy::kHead;
+  int id = addNode(std::move(node), {});
+  return SingleOutputStreamOperator<T>(this, id);
+}
+
+template <typename T>
+SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromCollection(std::vector<T> collection) {
+  auto source = std::make_shared<CollectionSource<T>>(std::move(collection));
+  SingleOutputStreamOperator<T> stream = fromSource<T, CollectionSplit>(source, "Collection Source");
+  streamGraph().node(stream.getId()).parallelismFixed = true;
+  return stream;
+}
+
+template <typename T>
+SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromElements(std::initializer_list<T> elements) {
+  return fromCollection(std::vector<T>(elements));
+}
+
+}  // namespace sluice

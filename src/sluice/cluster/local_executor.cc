@@ -1,0 +1,299 @@
+#include "sluice/cluster/local_executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "sluice/network/result_partition.h"
+#include "sluice/runtime/stream_task.h"
+#include "sluice/runtime/timer_service.h"
+
+namespace sluice {
+
+namespace {
+
+/// Consumers of producer `i` on a pointwise edge from `p` producers to `c` consumers, ascending
+/// (as Flink's POINTWISE distribution: each side's subtasks split as evenly as possible).
+std::vector<int> pointwiseConsumers(int p, int c, int i) {
+  std::vector<int> out;
+  if (p >= c) {
+    out.push_back(static_cast<int>(static_cast<int64_t>(i) * c / p));
+  } else {
+    for (int j = 0; j < c; ++j) {
+      if (static_cast<int64_t>(j) * p / c == i) out.push_back(j);
+    }
+  }
+  return out;
+}
+
+std::vector<int> allConsumers(int c) {
+  std::vector<int> out(static_cast<size_t>(c));
+  for (int j = 0; j < c; ++j) out[static_cast<size_t>(j)] = j;
+  return out;
+}
+
+class LocalJob final : public JobClient {
+ public:
+  LocalJob(const JobGraph& jobGraph, const ExecutionOptions& options)
+      : jobGraph_(jobGraph), options_(options), scheduler_(options.clock) {
+    deploy();
+  }
+
+  ~LocalJob() override {
+    cancel();
+    joinAll();
+    release();
+  }
+
+  void start() {
+    start_ = std::chrono::steady_clock::now();
+    for (auto& [node, coordinator] : coordinators_) coordinator->start();
+    for (auto& task : tasks_) {
+      threads_.emplace_back([t = task.get()] { t->run(); });
+    }
+  }
+
+  void cancel() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!cancelRequested_ && failure_.empty()) cancelRequested_ = true;
+    }
+    stopAll();
+  }
+
+  JobExecutionResult getJobExecutionResult() override {
+    joinAll();
+    auto runtime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - start_)
+                       .count();
+    std::string failure;
+    bool cancelled;
+    {
+      std::lock_guard lock(mutex_);
+      failure = failure_;
+      cancelled = cancelRequested_;
+    }
+    collectStats();
+    release();
+    if (!failure.empty()) {
+      throw JobExecutionException("Job '" + jobGraph_.jobName() + "' failed: " + failure);
+    }
+    if (cancelled) throw JobExecutionException("Job '" + jobGraph_.jobName() + "' was cancelled");
+    return JobExecutionResult(jobGraph_.jobName(), runtime, std::move(accumulators_));
+  }
+
+  NetworkStats networkStats() const override { return stats_; }
+
+ private:
+  void deploy() {
+    const StreamGraph& g = jobGraph_.streamGraph();
+    const auto& vertices = jobGraph_.vertices();
+    std::vector<std::vector<StreamTask*>> tasksOf(vertices.size());
+    int owner = 0;
+    for (const auto& v : vertices) {
+      for (int i = 0; i < v.parallelism; ++i) {
+        TaskInfo info{v.name, i, v.parallelism, v.maxParallelism, 0};
+        auto task = std::make_unique<StreamTask>(info, scheduler_, owner++,
+                                                 options_.bufferTimeoutMillis);
+        task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
+        for (int nodeId : v.chain) {
+          task->addOperator(g.node(nodeId).factory->createOperator(), g.node(nodeId).name);
+        }
+        tasksOf[static_cast<size_t>(v.id)].push_back(task.get());
+        tasks_.push_back(std::move(task));
+      }
+      for (int nodeId : v.chain) {
+        if (auto c = g.node(nodeId).factory->createCoordinator(v.parallelism)) {
+          coordinators_.emplace(nodeId, std::move(c));
+        }
+      }
+    }
+
+    // Partitions: one per job edge and producer subtask, one subpartition per consumer.
+    std::vector<std::vector<std::vector<int>>> consumersOf(jobGraph_.edges().size());
+    std::vector<std::vector<ResultPartition*>> partitionsOf(jobGraph_.edges().size());
+    for (const auto& e : jobGraph_.edges()) {
+      int p = vertices[static_cast<size_t>(e.sourceVertex)].parallelism;
+      int c = vertices[static_cast<size_t>(e.targetVertex)].parallelism;
+      for (int i = 0; i < p; ++i) {
+        auto consumers = e.pointwise ? pointwiseConsumers(p, c, i) : allConsumers(c);
+        int n = static_cast<int>(consumers.size());
+        partitions_.push_back(std::make_unique<ResultPartition>(
+            n, n * options_.buffersPerChannel + options_.floatingBuffers, options_.segmentSize));
+        partitionsOf[static_cast<size_t>(e.id)].push_back(partitions_.back().get());
+        consumersOf[static_cast<size_t>(e.id)].push_back(std::move(consumers));
+      }
+    }
+
+    // Outputs, tail to head, so chained successors exist when their predecessors are wired.
+    for (const auto& v : vertices) {
+      for (int i = 0; i < v.parallelism; ++i) {
+        StreamTask* task = tasksOf[static_cast<size_t>(v.id)][static_cast<size_t>(i)];
+        std::map<int, int> indexInChain;
+        for (size_t k = 0; k < v.chain.size(); ++k) indexInChain[v.chain[k]] = static_cast<int>(k);
+        for (int k = static_cast<int>(v.chain.size()) - 1; k >= 0; --k) {
+          const StreamNode& node = g.node(v.chain[static_cast<size_t>(k)]);
+          std::vector<OutputBase*> outs;
+          for (int ei : node.outEdges) {
+            const StreamEdge& se = g.edges()[static_cast<size_t>(ei)];
+            auto chained = indexInChain.find(se.targetId);
+            if (chained != indexInChain.end()) {
+              outs.push_back(task->operatorAt(chained->second)->input(se.typeNumber));
+              continue;
+            }
+            const JobEdge& je = jobEdgeOf(ei);
+            ResultPartition& partition =
+                *partitionsOf[static_cast<size_t>(je.id)][static_cast<size_t>(i)];
+            RecordWriter& writer = task->addRecordWriter(partition);
+            EdgeContext edge;
+            edge.numChannels = partition.numSubpartitions();
+            edge.producerIndex = i;
+            edge.consumerMaxParallelism =
+                vertices[static_cast<size_t>(je.targetVertex)].maxParallelism;
+            edge.seed = options_.seed;
+            outs.push_back(task->adoptOutput(se.partitioner->createOutput(writer, edge)));
+          }
+          OutputBase* output = nullptr;
+          if (outs.size() == 1) {
+            output = outs[0];
+          } else if (outs.size() > 1) {
+            output = task->adoptOutput(node.outputType->createBroadcastingOutput(outs));
+          } else if (node.outputType) {
+            output = task->adoptOutput(node.outputType->createDiscardingOutput());
+          }
+          auto c = coordinators_.find(node.id);
+          task->setupOperator(k, output, c == coordinators_.end() ? nullptr : c->second.get());
+        }
+      }
+    }
+
+    // Inputs: channels ordered by job edge, then producer subtask.
+    for (const auto& v : vertices) {
+      for (int j = 0; j < v.parallelism; ++j) {
+        if (v.inputs.empty()) continue;
+        StreamTask* task = tasksOf[static_cast<size_t>(v.id)][static_cast<size_t>(j)];
+        StreamOperatorBase* head = task->operatorAt(0);
+        std::vector<ResultSubpartition*> channels;
+        std::vector<ChannelBinding> bindings;
+        std::vector<int> perInput(static_cast<size_t>(head->numInputs()), 0);
+        std::vector<std::shared_ptr<const TypeInfo>> inputTypes(perInput.size());
+        for (int jeId : v.inputs) {
+          const JobEdge& je = jobGraph_.edges()[static_cast<size_t>(jeId)];
+          const StreamEdge& se = g.edges()[static_cast<size_t>(je.streamEdge)];
+          inputTypes[static_cast<size_t>(se.typeNumber)] = g.node(se.sourceId).outputType;
+          int p = vertices[static_cast<size_t>(je.sourceVertex)].parallelism;
+          for (int i = 0; i < p; ++i) {
+            const auto& consumers = consumersOf[static_cast<size_t>(jeId)][static_cast<size_t>(i)];
+            for (size_t s = 0; s < consumers.size(); ++s) {
+              if (consumers[s] != j) continue;
+              channels.push_back(&partitionsOf[static_cast<size_t>(jeId)][static_cast<size_t>(i)]
+                                      ->subpartition(static_cast<int>(s)));
+              bindings.push_back({se.typeNumber, perInput[static_cast<size_t>(se.typeNumber)]++});
+            }
+          }
+        }
+        std::vector<std::unique_ptr<InputHandler>> handlers;
+        for (size_t k = 0; k < perInput.size(); ++k) {
+          if (!inputTypes[k]) {
+            throw SluiceException("operator '" + v.name + "' has no input " + std::to_string(k));
+          }
+          handlers.push_back(inputTypes[k]->createInputHandler(head->input(static_cast<int>(k)),
+                                                                perInput[k]));
+        }
+        task->setInputs(std::move(channels), std::move(bindings), std::move(handlers));
+      }
+    }
+  }
+
+  const JobEdge& jobEdgeOf(int streamEdge) const {
+    for (const auto& e : jobGraph_.edges()) {
+      if (e.streamEdge == streamEdge) return e;
+    }
+    throw SluiceException("internal error: stream edge without job edge");
+  }
+
+  void onTaskFailed(StreamTask& task) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!failure_.empty() || cancelRequested_) return;
+      failure_ = task.failureMessage();
+    }
+    spdlog::error("{}", task.failureMessage());
+    stopAll();
+  }
+
+  void stopAll() {
+    for (auto& t : tasks_) t->cancel();
+    for (auto& p : partitions_) p->bufferPool().destroy();
+  }
+
+  void joinAll() {
+    std::lock_guard lock(joinMutex_);
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  void collectStats() {
+    for (const auto& task : tasks_) {
+      for (const RuntimeContext* ctx : task->runtimeContexts()) {
+        for (const auto& [name, acc] : ctx->accumulators()) {
+          auto it = accumulators_.find(name);
+          if (it == accumulators_.end()) {
+            accumulators_.emplace(name, acc->clone());
+          } else {
+            it->second->merge(*acc);
+          }
+        }
+      }
+    }
+    for (const auto& p : partitions_) {
+      stats_.totalBuffers += p->bufferPool().numBuffers();
+      stats_.maxBuffersInUse += p->bufferPool().maxInUse();
+      stats_.blockedRequests += p->bufferPool().numBlockedRequests();
+    }
+  }
+
+  /// Frees everything in dependency order: timers, tasks (gates, writers), coordinators, and
+  /// last the partitions whose pools the buffers return to.
+  void release() {
+    if (released_) return;
+    released_ = true;
+    scheduler_.shutdown();
+    tasks_.clear();
+    for (auto& [node, c] : coordinators_) c->close();
+    coordinators_.clear();
+    for (auto& p : partitions_) p->release();
+    partitions_.clear();
+  }
+
+  JobGraph jobGraph_;
+  ExecutionOptions options_;
+  TimerScheduler scheduler_;
+  std::vector<std::unique_ptr<ResultPartition>> partitions_;
+  std::map<int, std::unique_ptr<OperatorCoordinator>> coordinators_;
+  std::vector<std::unique_ptr<StreamTask>> tasks_;
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::mutex joinMutex_;
+  std::string failure_;
+  bool cancelRequested_ = false;
+  bool released_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::map<std::string, std::unique_ptr<Accumulator>> accumulators_;
+  NetworkStats stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobClient> LocalExecutor::submit(const JobGraph& jobGraph,
+                                                 const ExecutionOptions& options) {
+  auto job = std::make_unique<LocalJob>(jobGraph, options);
+  job->start();
+  return job;
+}
+
+}  // namespace sluice

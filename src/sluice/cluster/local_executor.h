@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sluice/cluster/job_execution_result.h"
+#include "sluice/core/clock.h"
+#include "sluice/graph/job_graph.h"
+
+namespace sluice {
+
+/// Settings of one job run that come from the configuration.
+struct ExecutionOptions {
+  int64_t bufferTimeoutMillis = 100;  ///< execution.buffer-timeout
+  uint32_t segmentSize = 32 * 1024;   ///< taskmanager.memory.segment-size, bytes
+  int buffersPerChannel = 2;          ///< taskmanager.network.memory.buffers-per-channel
+  int floatingBuffers = 8;            ///< taskmanager.network.memory.floating-buffers-per-gate
+  std::shared_ptr<Clock> clock = SystemClock::instance();
+  uint64_t seed = 0;                  ///< for random partitioning (shuffle)
+};
+
+/// Network statistics of a job, for tests and benchmarks.
+struct NetworkStats {
+  int totalBuffers = 0;        ///< buffers over all result partitions
+  int maxBuffersInUse = 0;     ///< sum over partitions of each one's high-water mark
+  int64_t blockedRequests = 0; ///< buffer requests that had to wait (backpressure)
+};
+
+/// A running job (Flink's JobClient). Thread-safe.
+class JobClient {
+ public:
+  virtual ~JobClient() = default;
+  /// Cancels the job: every task stops, blocked ones included. Returns at once.
+  virtual void cancel() = 0;
+  /// Waits for the job to end. Returns its result when it finished; throws
+  /// JobExecutionException naming the failing operator and subtask when it failed, or saying
+  /// it was cancelled. Call once.
+  virtual JobExecutionResult getJobExecutionResult() = 0;
+  /// Buffer-pool statistics (meaningful after getJobExecutionResult()).
+  virtual NetworkStats networkStats() const = 0;
+};
+
+/// Runs a JobGraph on threads of this process, the embedded local cluster (Flink's
+/// MiniCluster): one thread per subtask, local channels between them.
+class LocalExecutor {
+ public:
+  /// Deploys and starts every task. Throws SluiceException when the graph cannot be deployed.
+  static std::unique_ptr<JobClient> submit(const JobGraph& jobGraph, const ExecutionOptions& options);
+};
+
+}  // namespace sluice

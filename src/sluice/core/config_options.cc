@@ -1,0 +1,192 @@
+#include "sluice/core/config_options.h"
+
+#include <fmt/format.h>
+
+namespace sluice {
+namespace {
+
+std::string atLeastOne(const int32_t& value) {
+  return value >= 1 ? std::string() : "must be at least 1";
+}
+
+std::string nonNegative(const int32_t& value) {
+  return value >= 0 ? std::string() : "must not be negative";
+}
+
+constexpr int32_t kUpperBoundMaxParallelism = 1 << 15;  // Flink's UPPER_BOUND_MAX_PARALLELISM
+
+std::string validMaxParallelism(const int32_t& value) {
+  if (value == -1 || (value >= 1 && value <= kUpperBoundMaxParallelism)) return {};
+  return fmt::format("must be -1 (derive from the parallelism) or between 1 and {}",
+                     kUpperBoundMaxParallelism);
+}
+
+std::string validBufferTimeout(const DurationMs& value) {
+  return value.millis >= -1 ? std::string()
+                            : "must be -1 (flush only when full), 0 (flush every record) or "
+                              "a positive duration";
+}
+
+std::string nonNegativeDuration(const DurationMs& value) {
+  return value.millis >= 0 ? std::string() : "must not be negative";
+}
+
+constexpr int64_t kMinPageSize = 4096;  // Flink's MemoryManager.MIN_PAGE_SIZE
+
+std::string validSegmentSize(const MemorySize& value) {
+  const bool powerOfTwo = value.bytes > 0 && (value.bytes & (value.bytes - 1)) == 0;
+  return powerOfTwo && value.bytes >= kMinPageSize ? std::string()
+                                                   : "must be a power of two of at least 4 kb";
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string validRuntimeMode(const std::string& value) {
+  for (std::string_view mode : {"STREAMING", "BATCH", "AUTOMATIC"}) {
+    if (equalsIgnoreCase(value, mode)) return {};
+  }
+  return "must be one of STREAMING, BATCH, AUTOMATIC";
+}
+
+}  // namespace
+
+const ConfigOption<int32_t> kDefaultParallelism{
+    "parallelism.default",
+    1,
+    "Parallelism of operators that do not set their own; -p on the command line sets it.",
+    {},
+    &atLeastOne};
+
+const ConfigOption<int32_t> kMaxParallelism{
+    "pipeline.max-parallelism",
+    -1,
+    "Number of key groups, the upper limit for rescaling keyed state; -1 derives it from the "
+    "parallelism (128 for parallelism up to 85).",
+    {},
+    &validMaxParallelism};
+
+const ConfigOption<DurationMs> kBufferTimeout{
+    "execution.buffer-timeout",
+    DurationMs{100},
+    "Longest time a partly filled network buffer waits before it is sent; 0 flushes after every "
+    "record, -1 only when the buffer is full.",
+    {"execution.buffer-timeout.interval"},
+    &validBufferTimeout};
+
+const ConfigOption<bool> kBufferTimeoutEnabled{
+    "execution.buffer-timeout.enabled", true,
+    "If false, buffers are sent only when full and the buffer timeout is ignored."};
+
+const ConfigOption<MemorySize> kMemorySegmentSize{
+    "taskmanager.memory.segment-size",
+    MemorySize{32 * 1024},
+    "Size of a network buffer and of a managed memory page.",
+    {},
+    &validSegmentSize};
+
+const ConfigOption<int32_t> kNetworkBuffersPerChannel{
+    "taskmanager.network.memory.buffers-per-channel",
+    2,
+    "Exclusive network buffers per input channel (credit-based flow control).",
+    {},
+    &nonNegative};
+
+const ConfigOption<int32_t> kNetworkFloatingBuffersPerGate{
+    "taskmanager.network.memory.floating-buffers-per-gate",
+    8,
+    "Floating network buffers shared by the channels of one input gate.",
+    {},
+    &nonNegative};
+
+const ConfigOption<DurationMs> kAutoWatermarkInterval{
+    "pipeline.auto-watermark-interval",
+    DurationMs{200},
+    "Interval at which periodic watermark generators emit; 0 disables periodic watermarks.",
+    {},
+    &nonNegativeDuration};
+
+const ConfigOption<bool> kObjectReuse{
+    "pipeline.object-reuse", false,
+    "Whether chained operators may reuse record objects instead of copying them."};
+
+const ConfigOption<std::string> kRuntimeMode{
+    "execution.runtime-mode",
+    "STREAMING",
+    "STREAMING, BATCH, or AUTOMATIC (BATCH if every source is bounded).",
+    {},
+    &validRuntimeMode};
+
+const ConfigOption<std::string> kPipelineName{"pipeline.name", "",
+                                              "The job name; empty lets the program choose one."};
+
+const ConfigOption<std::string> kDataDir{
+    "sluice.data-dir", "../shared/data",
+    "Directory of input data for examples, tests and benchmarks; the environment variable "
+    "SLUICE_DATA_DIR overrides the configuration file."};
+
+const std::vector<const ConfigOptionBase*>& knownOptions() {
+  static const std::vector<const ConfigOptionBase*> options{
+      &kDefaultParallelism,
+      &kMaxParallelism,
+      &kBufferTimeout,
+      &kBufferTimeoutEnabled,
+      &kMemorySegmentSize,
+      &kNetworkBuffersPerChannel,
+      &kNetworkFloatingBuffersPerGate,
+      &kAutoWatermarkInterval,
+      &kObjectReuse,
+      &kRuntimeMode,
+      &kPipelineName,
+      &kDataDir,
+  };
+  return options;
+}
+
+const std::vector<std::string_view>& reservedKeyPrefixes() {
+  static const std::vector<std::string_view> prefixes{
+      "state.",
+      "execution.checkpointing.",
+      "restart-strategy.",
+      "taskmanager.",
+      "jobmanager.",
+      "rest.",
+      "metrics.",
+      "table.",
+      "sql-client.",
+      "high-availability.",
+      "cluster.",
+      "heartbeat.",
+      "web.",
+  };
+  return prefixes;
+}
+
+bool isKnownKey(std::string_view key) {
+  for (const ConfigOptionBase* option : knownOptions()) {
+    if (option->key() == key) return true;
+    for (const std::string& fallbackKey : option->fallbackKeys()) {
+      if (fallbackKey == key) return true;
+    }
+  }
+  for (std::string_view prefix : reservedKeyPrefixes()) {
+    if (key.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+int64_t effectiveBufferTimeoutMillis(const Configuration& config) {
+  const int64_t timeout = config.get(kBufferTimeout).millis;
+  return config.get(kBufferTimeoutEnabled) ? timeout : -1;
+}
+
+}  // namespace sluice

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/core/configuration.h"
+
+namespace sluice {
+
+// The configuration options Sluice knows, with Flink's keys and defaults. Each is a constant
+// defined in config_options.cc (do not read them from other static initializers). All are
+// immutable and safe to read from any thread.
+
+/// `parallelism.default` (int, default 1): parallelism of operators that do not set their own,
+/// as Flink's CoreOptions.DEFAULT_PARALLELISM. `-p N` on the command line sets it. Must be >= 1.
+extern const ConfigOption<int32_t> kDefaultParallelism;
+
+/// `pipeline.max-parallelism` (int, default -1): number of key groups, the upper limit for
+/// rescaling keyed state, as Flink's PipelineOptions.MAX_PARALLELISM. -1 means "derive it" as
+/// Flink's KeyGroupRangeAssignment.computeDefaultMaxParallelism does:
+/// min(max(roundUpToPowerOfTwo(p + p / 2), 128), 32768) for operator parallelism p, i.e. 128 for
+/// any parallelism up to 85. Otherwise must be between 1 and 32768.
+extern const ConfigOption<int32_t> kMaxParallelism;
+
+/// `execution.buffer-timeout` (duration, default 100 ms): the longest a partly filled network
+/// buffer waits before it is sent, as Flink's ExecutionOptions.BUFFER_TIMEOUT. 0 flushes after
+/// every record (lowest latency); -1 flushes only when a buffer is full (highest throughput);
+/// anything below -1 is rejected. Flink 1.19 renamed the key to
+/// `execution.buffer-timeout.interval`, which is accepted as a fallback key (this key wins when
+/// both are set). Read it through effectiveBufferTimeoutMillis(), which applies
+/// kBufferTimeoutEnabled.
+extern const ConfigOption<DurationMs> kBufferTimeout;
+
+/// `execution.buffer-timeout.enabled` (bool, default true): Flink 1.19's switch; false means
+/// flush only when a buffer is full, as a buffer timeout of -1 does.
+extern const ConfigOption<bool> kBufferTimeoutEnabled;
+
+/// `taskmanager.memory.segment-size` (memory size, default 32 kb): size of a network buffer and
+/// of a managed memory page, as Flink's TaskManagerOptions.MEMORY_SEGMENT_SIZE. Must be a power
+/// of two and at least 4 kb (Flink's minimum page size).
+extern const ConfigOption<MemorySize> kMemorySegmentSize;
+
+/// `taskmanager.network.memory.buffers-per-channel` (int, default 2): exclusive buffers per
+/// input channel for credit-based flow control, as Flink's
+/// NettyShuffleEnvironmentOptions.NETWORK_BUFFERS_PER_CHANNEL. Must be >= 0.
+extern const ConfigOption<int32_t> kNetworkBuffersPerChannel;
+
+/// `taskmanager.network.memory.floating-buffers-per-gate` (int, default 8): floating buffers
+/// shared by the channels of one input gate, as Flink's
+/// NettyShuffleEnvironmentOptions.NETWORK_EXTRA_BUFFERS_PER_GATE. Must be >= 0.
+extern const ConfigOption<int32_t> kNetworkFloatingBuffersPerGate;
+
+/// `pipeline.auto-watermark-interval` (duration, default 200 ms): how often periodic watermark
+/// generators emit, as Flink's PipelineOptions.AUTO_WATERMARK_INTERVAL. 0 disables periodic
+/// emission. Must be >= 0.
+extern const ConfigOption<DurationMs> kAutoWatermarkInterval;
+
+/// `pipeline.object-reuse` (bool, default false): whether operators may reuse record objects
+/// instead of copying them between chained operators, as Flink's PipelineOptions.OBJECT_REUSE.
+extern const ConfigOption<bool> kObjectReuse;
+
+/// `execution.runtime-mode` (string, default "STREAMING"): STREAMING, BATCH or AUTOMATIC
+/// (BATCH if every source is bounded), as Flink's ExecutionOptions.RUNTIME_MODE. Matched
+/// case-insensitively, as Flink matches enum values; compare the value the same way.
+extern const ConfigOption<std::string> kRuntimeMode;
+
+/// `pipeline.name` (string, default empty): the job name, as Flink's PipelineOptions.NAME. Empty
+/// means the program or environment chooses one.
+extern const ConfigOption<std::string> kPipelineName;
+
+/// `sluice.data-dir` (string, default "../shared/data", relative to the working directory):
+/// where examples, tests and benchmarks find their input data. Sluice-specific. The
+/// environment variable SLUICE_DATA_DIR (kDataDirEnvironmentVariable), when set and non-empty,
+/// overrides the configuration file: loadConfiguration() stores it under this key; `-D
+/// sluice.data-dir=...` on the command line overrides both.
+extern const ConfigOption<std::string> kDataDir;
+
+/// Name of the environment variable that overrides kDataDir.
+inline constexpr std::string_view kDataDirEnvironmentVariable = "SLUICE_DATA_DIR";
+
+/// Every option above, in declaration order. Thread-safe.
+const std::vector<const ConfigOptionBase*>& knownOptions();
+
+/// Key prefixes reserved for layers that do not define their options yet ("state.",
+/// "execution.checkpointing.", "restart-strategy.", "taskmanager.", "jobmanager.", "rest.",
+/// "metrics.", "table.", "sql-client.", "high-availability.", "cluster.", "heartbeat.", "web.").
+/// Keys under them are treated as known, so Flink configuration files and future options do not
+/// produce unknown-key warnings; the price is that a typo under such a prefix is not reported.
+/// Thread-safe.
+const std::vector<std::string_view>& reservedKeyPrefixes();
+
+/// Whether `key` is the key or a fallback key of a known option, or starts with a reserved
+/// prefix. Keys that are not known cause a warning when loaded from a file, never an error.
+/// Thread-safe.
+bool isKnownKey(std::string_view key);
+
+/// The buffer timeout to use in milliseconds: -1 (flush only when full) if
+/// kBufferTimeoutEnabled is false, else kBufferTimeout (0 = flush after every record).
+/// Throws ConfigurationException if either value is malformed. Thread-safe for a configuration
+/// that is not being modified.
+int64_t effectiveBufferTimeoutMillis(const Configuration& config);
+
+}  // namespace sluice

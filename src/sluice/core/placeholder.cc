@@ -1,0 +1,1 @@
+// Placeholder until the layer has sources; removed when it does.

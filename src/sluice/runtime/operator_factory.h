@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "sluice/runtime/source.h"
+#include "sluice/runtime/stream_operator.h"
+
+namespace sluice {
+
+/// Creates the operator instances of one stream node, one per parallel subtask, and for sources
+/// the job-wide coordinator (Flink's StreamOperatorFactory). Shared read-only by the graph and
+/// the executor; its methods are called on the executor's thread.
+class OperatorFactory {
+ public:
+  virtual ~OperatorFactory() = default;
+  virtual std::unique_ptr<StreamOperatorBase> createOperator() const = 0;
+  /// The coordinator of all `parallelism` subtasks of this operator, or null.
+  virtual std::unique_ptr<OperatorCoordinator> createCoordinator(int parallelism) const {
+    (void)parallelism;
+    return nullptr;
+  }
+};
+
+/// An OperatorFactory from a function (what the typed API uses).
+class FunctionOperatorFactory final : public OperatorFactory {
+ public:
+  using CreateOperator = std::function<std::unique_ptr<StreamOperatorBase>()>;
+  using CreateCoordinator = std::function<std::unique_ptr<OperatorCoordinator>(int)>;
+  explicit FunctionOperatorFactory(CreateOperator create, CreateCoordinator coordinator = nullptr)
+      : create_(std::move(create)), coordinator_(std::move(coordinator)) {}
+  std::unique_ptr<StreamOperatorBase> createOperator() const override { return create_(); }
+  std::unique_ptr<OperatorCoordinator> createCoordinator(int parallelism) const override {
+    return coordinator_ ? coordinator_(parallelism) : nullptr;
+  }
+
+ private:
+  CreateOperator create_;
+  CreateCoordinator coordinator_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,117 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "sluice/core/exceptions.h"
+
+namespace sluice {
+
+/// Identity of one parallel instance of an operator (Flink's TaskInfo).
+struct TaskInfo {
+  std::string taskName;         ///< the chain's name, e.g. "Source: Sequence -> Map"
+  int indexOfSubtask = 0;       ///< 0-based
+  int numberOfParallelSubtasks = 1;
+  int maxNumberOfParallelSubtasks = 128;
+  int attemptNumber = 0;
+  /// "Map (2/4)", as Flink names subtasks in logs and errors.
+  std::string nameWithSubtask(const std::string& name) const {
+    return name + " (" + std::to_string(indexOfSubtask + 1) + "/" +
+           std::to_string(numberOfParallelSubtasks) + ")";
+  }
+};
+
+/// A value that subtasks add to locally and that the job merges over all subtasks when it ends
+/// (Flink's Accumulator). Used on one task thread; merging happens after the tasks ended.
+class Accumulator {
+ public:
+  virtual ~Accumulator() = default;
+  /// Adds `other`'s local value into this one. Throws SluiceException on a type mismatch.
+  virtual void merge(const Accumulator& other) = 0;
+  virtual std::unique_ptr<Accumulator> clone() const = 0;
+  /// The value rendered as text (for logs and the CLI).
+  virtual std::string toString() const = 0;
+};
+
+/// An accumulator that sums values of type V (Flink's IntCounter, LongCounter, DoubleCounter).
+template <typename V>
+class SimpleAccumulator final : public Accumulator {
+ public:
+  void add(V v) { value_ += v; }
+  V getLocalValue() const { return value_; }
+  void merge(const Accumulator& other) override {
+    auto* o = dynamic_cast<const SimpleAccumulator<V>*>(&other);
+    if (o == nullptr) throw SluiceException("cannot merge accumulators of different types");
+    value_ += o->value_;
+  }
+  std::unique_ptr<Accumulator> clone() const override {
+    return std::make_unique<SimpleAccumulator<V>>(*this);
+  }
+  std::string toString() const override { return std::to_string(value_); }
+
+ private:
+  V value_{};
+};
+
+using IntCounter = SimpleAccumulator<int32_t>;
+using LongCounter = SimpleAccumulator<int64_t>;
+using DoubleCounter = SimpleAccumulator<double>;
+
+/// A metric counter (Flink's Counter). Used on the task thread only.
+class Counter {
+ public:
+  void inc(int64_t n = 1) { count_ += n; }
+  int64_t getCount() const { return count_; }
+
+ private:
+  int64_t count_ = 0;
+};
+
+/// What a rich function sees of the running job (Flink's RuntimeContext): which subtask it
+/// is, accumulators and counters. One per operator instance, used on its task thread.
+class RuntimeContext {
+ public:
+  RuntimeContext(TaskInfo taskInfo, std::string operatorName)
+      : taskInfo_(std::move(taskInfo)), operatorName_(std::move(operatorName)) {}
+
+  const TaskInfo& getTaskInfo() const { return taskInfo_; }
+  int getIndexOfThisSubtask() const { return taskInfo_.indexOfSubtask; }
+  int getNumberOfParallelSubtasks() const { return taskInfo_.numberOfParallelSubtasks; }
+  int getMaxNumberOfParallelSubtasks() const { return taskInfo_.maxNumberOfParallelSubtasks; }
+  const std::string& getTaskName() const { return taskInfo_.taskName; }
+  const std::string& getOperatorName() const { return operatorName_; }
+
+  /// Registers an accumulator under `name`; the job's result holds the merge over subtasks.
+  /// Throws SluiceException if this subtask already registered `name`.
+  void addAccumulator(const std::string& name, std::unique_ptr<Accumulator> accumulator);
+  /// The accumulator registered under `name` here, or null.
+  Accumulator* getAccumulator(const std::string& name);
+  /// Returns the LongCounter `name`, registering it on first use.
+  LongCounter& getLongCounter(const std::string& name);
+  /// A counter metric, created on first use.
+  Counter& counter(const std::string& name) { return counters_[name]; }
+
+  const std::map<std::string, std::unique_ptr<Accumulator>>& accumulators() const {
+    return accumulators_;
+  }
+  const std::map<std::string, Counter>& counters() const { return counters_; }
+
+ private:
+  TaskInfo taskInfo_;
+  std::string operatorName_;
+  std::map<std::string, std::unique_ptr<Accumulator>> accumulators_;
+  std::map<std::string, Counter> counters_;
+};
+
+/// Base of user functions that need set-up and tear-down (Flink's RichFunction). open() is
+/// called once per parallel instance before the first record, close() after the last.
+class RichFunction {
+ public:
+  virtual ~RichFunction() = default;
+  virtual void open(RuntimeContext& context) { (void)context; }
+  virtual void close() {}
+};
+
+}  // namespace sluice

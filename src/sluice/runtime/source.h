@@ -1,0 +1,222 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sluice/runtime/stream_operator.h"
+
+namespace sluice {
+
+/// Whether a source ends (Flink's Boundedness).
+enum class Boundedness { kBounded, kContinuousUnbounded };
+
+/// What SourceReader::pollNext reports (Flink's InputStatus).
+enum class InputStatus {
+  kMoreAvailable,     ///< call pollNext again soon
+  kNothingAvailable,  ///< wait for a mail (e.g. a split assignment) before polling again
+  kEndOfInput,        ///< the reader is done for good
+};
+
+/// Where a source reader emits (Flink's ReaderOutput). Final, so the call inlines into the
+/// reader's loop; one virtual call reaches the first chained operator.
+template <typename T>
+class ReaderOutput final {
+ public:
+  explicit ReaderOutput(Output<T>* output = nullptr) : output_(output) {}
+  void collect(const T& value) { output_->collect(value, kNoTimestamp); }
+  /// Emits `value` with event time `timestamp` (ms since epoch).
+  void collect(const T& value, Timestamp timestamp) { output_->collect(value, timestamp); }
+  void emitWatermark(Watermark watermark) { output_->emitWatermark(watermark); }
+
+ private:
+  Output<T>* output_;
+};
+
+/// The reader's view of its subtask and of the enumerator (Flink's SourceReaderContext).
+class SourceReaderContext {
+ public:
+  virtual ~SourceReaderContext() = default;
+  virtual int getIndexOfSubtask() const = 0;
+  virtual int currentParallelism() const = 0;
+  /// Asks the enumerator for a split; it answers later with addSplits() or
+  /// notifyNoMoreSplits(), delivered through the task's mailbox.
+  virtual void sendSplitRequest() = 0;
+};
+
+/// Reads records from the splits it is assigned, step-wise and without blocking (Flink's
+/// FLIP-27 SourceReader). All methods run on the task thread.
+template <typename T, typename SplitT>
+class SourceReader {
+ public:
+  virtual ~SourceReader() = default;
+  virtual void start() {}
+  /// Emits zero or more records (a bounded batch, so that mails are served in between) and says
+  /// whether more are available now. Throwing fails the job with the source's name.
+  virtual InputStatus pollNext(ReaderOutput<T>& output) = 0;
+  virtual void addSplits(std::vector<SplitT> splits) = 0;
+  virtual void notifyNoMoreSplits() = 0;
+  virtual void close() {}
+};
+
+/// The enumerator's view of the readers (Flink's SplitEnumeratorContext). Call its methods only
+/// from within the enumerator's own callbacks.
+template <typename SplitT>
+class SplitEnumeratorContext {
+ public:
+  virtual ~SplitEnumeratorContext() = default;
+  virtual int currentParallelism() const = 0;
+  virtual void assignSplit(SplitT split, int subtask) = 0;
+  virtual void signalNoMoreSplits(int subtask) = 0;
+};
+
+/// Discovers splits and hands them to readers (Flink's SplitEnumerator). One per source per
+/// job; its callbacks are serialized by the coordinator (never concurrent).
+template <typename SplitT>
+class SplitEnumerator {
+ public:
+  virtual ~SplitEnumerator() = default;
+  virtual void start() {}
+  virtual void handleSplitRequest(int subtask) = 0;
+  virtual void addReader(int subtask) { (void)subtask; }
+  virtual void close() {}
+};
+
+/// A split-based source (Flink's FLIP-27 Source): a factory of one enumerator and of one reader
+/// per subtask. Shared read-only by all subtasks, so its methods are const.
+template <typename T, typename SplitT>
+class Source {
+ public:
+  using OutputType = T;
+  using SplitType = SplitT;
+  virtual ~Source() = default;
+  virtual Boundedness getBoundedness() const = 0;
+  virtual std::unique_ptr<SplitEnumerator<SplitT>> createEnumerator(
+      SplitEnumeratorContext<SplitT>& context) const = 0;
+  virtual std::unique_ptr<SourceReader<T, SplitT>> createReader(
+      SourceReaderContext& context) const = 0;
+};
+
+/// A job-wide component beside the subtasks of one operator (Flink's OperatorCoordinator);
+/// sources use it to run their enumerator.
+class OperatorCoordinator {
+ public:
+  virtual ~OperatorCoordinator() = default;
+  virtual void start() {}
+  virtual void close() {}
+};
+
+/// Runs a source's enumerator and routes split requests and assignments between it and the
+/// readers (Flink's SourceCoordinator). Thread-safe: readers call in from their task threads;
+/// assignments travel to a reader as mails, so the reader receives them on its own thread.
+template <typename SplitT>
+class SourceCoordinator final : public OperatorCoordinator, public SplitEnumeratorContext<SplitT> {
+ public:
+  /// How a reader subtask receives enumerator decisions; the callbacks run on its task thread.
+  struct ReaderGateway {
+    Mailbox* mailbox = nullptr;
+    std::function<void(std::vector<SplitT>)> addSplits;
+    std::function<void()> noMoreSplits;
+  };
+  using EnumeratorFactory =
+      std::function<std::unique_ptr<SplitEnumerator<SplitT>>(SplitEnumeratorContext<SplitT>&)>;
+
+  SourceCoordinator(int parallelism, EnumeratorFactory factory)
+      : parallelism_(parallelism), factory_(std::move(factory)), readers_(parallelism) {}
+
+  void start() override {
+    std::lock_guard lock(mutex_);
+    enumerator_ = factory_(*this);
+    enumerator_->start();
+  }
+  void close() override {
+    std::lock_guard lock(mutex_);
+    if (enumerator_) enumerator_->close();
+  }
+  void registerReader(int subtask, ReaderGateway gateway) {
+    std::lock_guard lock(mutex_);
+    readers_[static_cast<size_t>(subtask)] = std::move(gateway);
+    enumerator_->addReader(subtask);
+  }
+  void handleSplitRequest(int subtask) {
+    std::lock_guard lock(mutex_);
+    enumerator_->handleSplitRequest(subtask);
+  }
+
+  int currentParallelism() const override { return parallelism_; }
+  void assignSplit(SplitT split, int subtask) override {
+    ReaderGateway& g = readers_.at(static_cast<size_t>(subtask));
+    g.mailbox->put([add = g.addSplits, s = std::move(split)]() mutable {
+      std::vector<SplitT> splits;
+      splits.push_back(std::move(s));
+      add(std::move(splits));
+    });
+  }
+  void signalNoMoreSplits(int subtask) override {
+    ReaderGateway& g = readers_.at(static_cast<size_t>(subtask));
+    g.mailbox->put(g.noMoreSplits);
+  }
+
+ private:
+  std::mutex mutex_;
+  int parallelism_;
+  EnumeratorFactory factory_;
+  std::unique_ptr<SplitEnumerator<SplitT>> enumerator_;
+  std::vector<ReaderGateway> readers_;
+};
+
+/// Type-erased side of a source operator that the task's loop drives.
+class SourceOperatorBase : public StreamOperatorBase {
+ public:
+  /// Lets the reader emit; the task calls this whenever it has no mail to run.
+  virtual InputStatus emitNext() = 0;
+  int numInputs() const override { return 0; }
+};
+
+/// Runs one SourceReader as the head of a source task's chain (Flink's SourceOperator).
+template <typename T, typename SplitT>
+class SourceOperator final : public SourceOperatorBase, public SourceReaderContext {
+ public:
+  explicit SourceOperator(std::shared_ptr<const Source<T, SplitT>> source)
+      : source_(std::move(source)) {}
+
+  void setup(const StreamOperatorContext& context, OutputBase* output) override {
+    SourceOperatorBase::setup(context, output);
+    output_ = ReaderOutput<T>(static_cast<Output<T>*>(output));
+    coordinator_ = static_cast<SourceCoordinator<SplitT>*>(context.coordinator);
+  }
+  void open() override {
+    reader_ = source_->createReader(*this);
+    typename SourceCoordinator<SplitT>::ReaderGateway gateway;
+    gateway.mailbox = context_.mailbox;
+    gateway.addSplits = [this](std::vector<SplitT> splits) {
+      callUserFunction(*this, [&] { reader_->addSplits(std::move(splits)); });
+    };
+    gateway.noMoreSplits = [this] { reader_->notifyNoMoreSplits(); };
+    coordinator_->registerReader(getIndexOfSubtask(), std::move(gateway));
+    reader_->start();
+  }
+  InputStatus emitNext() override {
+    return callUserFunction(*this, [&] { return reader_->pollNext(output_); });
+  }
+  void close() override {
+    if (reader_) reader_->close();
+  }
+
+  int getIndexOfSubtask() const override {
+    return context_.runtimeContext->getIndexOfThisSubtask();
+  }
+  int currentParallelism() const override {
+    return context_.runtimeContext->getNumberOfParallelSubtasks();
+  }
+  void sendSplitRequest() override { coordinator_->handleSplitRequest(getIndexOfSubtask()); }
+
+ private:
+  std::shared_ptr<const Source<T, SplitT>> source_;
+  std::unique_ptr<SourceReader<T, SplitT>> reader_;
+  ReaderOutput<T> output_;
+  SourceCoordinator<SplitT>* coordinator_ = nullptr;
+};
+
+}  // namespace sluice

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "sluice/core/exceptions.h"
+#include "sluice/core/time.h"
+#include "sluice/runtime/mailbox.h"
+#include "sluice/runtime/output.h"
+#include "sluice/runtime/runtime_context.h"
+#include "sluice/runtime/timer_service.h"
+
+namespace sluice {
+
+class OperatorCoordinator;
+
+/// An exception thrown by user code, tagged with the operator and subtask it came from. It
+/// passes unchanged through upstream operators of the same chain, so the job's error names the
+/// operator whose function threw.
+class UserFunctionException : public SluiceException {
+ public:
+  UserFunctionException(const std::string& operatorWithSubtask, const std::string& what)
+      : SluiceException("operator '" + operatorWithSubtask + "' threw: " + what) {}
+};
+
+/// Calls user code `fn(args...)`; an exception it throws becomes a UserFunctionException
+/// naming `op`. Zero cost when nothing is thrown.
+template <typename Op, typename Fn, typename... Args>
+inline decltype(auto) callUserFunction(const Op& op, Fn&& fn, Args&&... args) {
+  try {
+    return std::forward<Fn>(fn)(std::forward<Args>(args)...);
+  } catch (const UserFunctionException&) {
+    throw;
+  } catch (const CancelTaskException&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UserFunctionException(op.nameWithSubtask(), e.what());
+  } catch (...) {
+    throw UserFunctionException(op.nameWithSubtask(), "an exception that is not a std::exception");
+  }
+}
+
+/// What the runtime hands an operator at setup: its identity, processing time, mailbox and,
+/// for sources, the job-wide coordinator. Owned by the task; valid until the operator closes.
+struct StreamOperatorContext {
+  RuntimeContext* runtimeContext = nullptr;
+  ProcessingTimeService* processingTimeService = nullptr;
+  Mailbox* mailbox = nullptr;
+  OperatorCoordinator* coordinator = nullptr;
+};
+
+/// The lifecycle every operator shares (Flink's StreamOperator): setup → initializeState →
+/// open → process* → finish (may still emit) → close (must not emit). Never called
+/// concurrently: everything runs on the task thread. One small interface; the typed inputs
+/// come from OneInputStreamOperator / TwoInputStreamOperator, sources from SourceOperator.
+class StreamOperatorBase {
+ public:
+  virtual ~StreamOperatorBase() = default;
+
+  /// Wires the operator; `output` is an Output<OUT> of the operator's output type (null for
+  /// sinks).
+  virtual void setup(const StreamOperatorContext& context, OutputBase* output) {
+    context_ = context;
+    outputBase_ = output;
+  }
+  virtual void initializeState() {}
+  virtual void open() {}
+  /// Called when input `inputIndex` (0-based) has ended.
+  virtual void endInput(int inputIndex) { (void)inputIndex; }
+  /// Called once after every input ended: flush buffered results downstream.
+  virtual void finish() {}
+  /// Releases resources; must not emit. Also called after a failure or cancellation.
+  virtual void close() {}
+
+  /// The typed entry for records of input `index`: an Output<IN> that runs this operator.
+  virtual OutputBase* input(int index) {
+    (void)index;
+    return nullptr;
+  }
+  virtual int numInputs() const { return 1; }
+
+  RuntimeContext& getRuntimeContext() const { return *context_.runtimeContext; }
+  const StreamOperatorContext& context() const { return context_; }
+  /// "Map (2/4)".
+  std::string nameWithSubtask() const {
+    return context_.runtimeContext == nullptr
+               ? std::string("operator")
+               : context_.runtimeContext->getTaskInfo().nameWithSubtask(
+                     context_.runtimeContext->getOperatorName());
+  }
+
+ protected:
+  StreamOperatorContext context_;
+  OutputBase* outputBase_ = nullptr;
+};
+
+/// An operator with one input of type IN and output OUT (Flink's OneInputStreamOperator). It is
+/// the Output<IN> of its predecessor: records arrive through collect(), which calls
+/// processElement(). Hot operators override collect() directly (final) to save a call.
+template <typename IN, typename OUT>
+class OneInputStreamOperator : public StreamOperatorBase, public Output<IN> {
+ public:
+  void setup(const StreamOperatorContext& context, OutputBase* output) override {
+    StreamOperatorBase::setup(context, output);
+    output_ = static_cast<Output<OUT>*>(output);
+  }
+  /// Handles one record with its timestamp (kNoTimestamp when none).
+  virtual void processElement(const IN& value, Timestamp timestamp) = 0;
+  /// Handles a watermark; the default forwards it.
+  virtual void processWatermark(Watermark watermark) {
+    if (output_ != nullptr) output_->emitWatermark(watermark);
+  }
+
+  void collect(const IN& value, Timestamp timestamp) override { processElement(value, timestamp); }
+  void emitWatermark(Watermark watermark) override { processWatermark(watermark); }
+  OutputBase* input(int) override { return static_cast<Output<IN>*>(this); }
+
+ protected:
+  Output<OUT>* output_ = nullptr;
+};
+
+/// An operator with two inputs (Flink's TwoInputStreamOperator), for connected streams. Its
+/// event time is the minimum of the two inputs' watermarks, as Flink's.
+template <typename IN1, typename IN2, typename OUT>
+class TwoInputStreamOperator : public StreamOperatorBase {
+ public:
+  void setup(const StreamOperatorContext& context, OutputBase* output) override {
+    StreamOperatorBase::setup(context, output);
+    output_ = static_cast<Output<OUT>*>(output);
+  }
+  virtual void processElement1(const IN1& value, Timestamp timestamp) = 0;
+  virtual void processElement2(const IN2& value, Timestamp timestamp) = 0;
+  /// Combines the inputs' watermarks; forwards the minimum when it advances.
+  virtual void processWatermark(int input, Watermark watermark) {
+    (input == 0 ? wm1_ : wm2_) = watermark.timestamp;
+    Timestamp combined = std::min(wm1_, wm2_);
+    if (combined > combined_) {
+      combined_ = combined;
+      if (output_ != nullptr) output_->emitWatermark(Watermark{combined});
+    }
+  }
+  OutputBase* input(int index) override {
+    return index == 0 ? static_cast<OutputBase*>(&input1_) : static_cast<OutputBase*>(&input2_);
+  }
+  int numInputs() const override { return 2; }
+
+ protected:
+  Output<OUT>* output_ = nullptr;
+
+ private:
+  template <typename IN, int kIndex>
+  struct InputAdapter final : Output<IN> {
+    explicit InputAdapter(TwoInputStreamOperator* op) : op_(op) {}
+    void collect(const IN& value, Timestamp timestamp) override {
+      if constexpr (kIndex == 0) {
+        op_->processElement1(value, timestamp);
+      } else {
+        op_->processElement2(value, timestamp);
+      }
+    }
+    void emitWatermark(Watermark watermark) override { op_->processWatermark(kIndex, watermark); }
+    TwoInputStreamOperator* op_;
+  };
+  InputAdapter<IN1, 0> input1_{this};
+  InputAdapter<IN2, 1> input2_{this};
+  Timestamp wm1_ = kMinWatermark;
+  Timestamp wm2_ = kMinWatermark;
+  Timestamp combined_ = kMinWatermark;
+};
+
+/// Empty output type of sinks.
+struct NoOutput {};
+
+}  // namespace sluice

@@ -1,0 +1,118 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/network/input_gate.h"
+#include "sluice/network/record_deserializer.h"
+#include "sluice/network/record_writer.h"
+#include "sluice/runtime/mailbox.h"
+#include "sluice/runtime/source.h"
+#include "sluice/runtime/stream_operator.h"
+#include "sluice/runtime/timer_service.h"
+#include "sluice/runtime/type_info.h"
+
+namespace sluice {
+
+/// Where one input channel of a task leads: which operator input, and its index among that
+/// input's channels.
+struct ChannelBinding {
+  int inputIndex = 0;
+  int channelInInput = 0;
+};
+
+/// How a task ended.
+enum class TaskState { kCreated, kRunning, kFinished, kCanceled, kFailed };
+
+/// One parallel subtask: an operator chain run by one thread with a mailbox (Flink's
+/// StreamTask). Records, timers, split assignments and control actions all run on that thread,
+/// so operators need no locks. The task owns its operators, their runtime contexts, its outputs,
+/// record writers and input gate; result partitions belong to the job.
+///
+/// Built by the executor (single-threaded), then run() on the task's thread. cancel() is
+/// thread-safe.
+class StreamTask {
+ public:
+  /// `bufferTimeoutMillis`: 0 flushes after every record, -1 only when buffers are full, else
+  /// the flush period.
+  StreamTask(TaskInfo info, TimerScheduler& scheduler, int ownerId, int64_t bufferTimeoutMillis);
+  ~StreamTask();
+  StreamTask(const StreamTask&) = delete;
+  StreamTask& operator=(const StreamTask&) = delete;
+
+  Mailbox& mailbox() { return mailbox_; }
+  ProcessingTimeService& processingTimeService() { return timeService_; }
+  const TaskInfo& taskInfo() const { return info_; }
+  /// Operator `index` of the chain (0 is the head).
+  StreamOperatorBase* operatorAt(int index) { return operators_.at(static_cast<size_t>(index)).get(); }
+
+  /// Appends an operator to the chain (head first) with its own runtime context; returns it.
+  StreamOperatorBase* addOperator(std::unique_ptr<StreamOperatorBase> op, const std::string& name);
+  /// Wires operator `index`: calls its setup() with `output` and `coordinator`.
+  void setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator);
+  /// Creates a writer into `partition`, owned by the task.
+  RecordWriter& addRecordWriter(ResultPartition& partition);
+  /// Keeps `output` alive as long as the task; returns it.
+  OutputBase* adoptOutput(std::unique_ptr<OutputBase> output);
+  /// Connects the head operator's inputs: `channels[i]` is bound by `bindings[i]`, and
+  /// `handlers[k]` feeds input k.
+  void setInputs(std::vector<ResultSubpartition*> channels, std::vector<ChannelBinding> bindings,
+                 std::vector<std::unique_ptr<InputHandler>> handlers);
+
+  /// The task's thread body. Never throws: the outcome is state() and failureMessage().
+  void run();
+  /// Stops the task from any thread; a blocked task wakes when the job also releases its
+  /// partitions.
+  void cancel();
+
+  TaskState state() const { return state_.load(); }
+  /// Why the task failed: names the operator and subtask and quotes the original error.
+  const std::string& failureMessage() const { return failure_; }
+  /// Called (on the task thread) when the task fails, before it returns from run().
+  void setFailureListener(std::function<void(StreamTask&)> listener) {
+    failureListener_ = std::move(listener);
+  }
+  /// The runtime contexts of the chain's operators (accumulators, counters), for the job
+  /// result; read after run() returned.
+  std::vector<const RuntimeContext*> runtimeContexts() const;
+
+ private:
+  struct Channel {
+    ChannelBinding binding;
+    RecordDeserializer deserializer;
+    bool finished = false;
+  };
+
+  void invoke();
+  void runSourceLoop();
+  void runInputLoop();
+  void endOfChannel(Channel& channel);
+  void checkCancelled() const {
+    if (cancelled_.load(std::memory_order_relaxed)) throw CancelTaskException();
+  }
+  void closeOperators() noexcept;
+
+  TaskInfo info_;
+  Mailbox mailbox_;
+  ProcessingTimeService timeService_;
+  int64_t bufferTimeoutMillis_;
+  std::vector<std::unique_ptr<RuntimeContext>> contexts_;
+  std::vector<std::unique_ptr<StreamOperatorBase>> operators_;
+  std::vector<std::unique_ptr<RecordWriter>> writers_;
+  std::vector<std::unique_ptr<OutputBase>> outputs_;
+  std::unique_ptr<InputGate> gate_;
+  std::vector<Channel> channels_;
+  std::vector<std::unique_ptr<InputHandler>> handlers_;
+  std::vector<int> openChannelsPerInput_;
+  int openChannels_ = 0;
+  bool operatorsClosed_ = false;
+  std::atomic<bool> cancelled_{false};
+  std::atomic<TaskState> state_{TaskState::kCreated};
+  std::string failure_;
+  std::function<void(StreamTask&)> failureListener_;
+};
+
+}  // namespace sluice
