@@ -360,9 +360,13 @@ TEST(ConfigurationTest, ValidatorsRejectOutOfRangeValues) {
   config.set("pipeline.auto-watermark-interval", "-1");
   EXPECT_THROW(config.get(kAutoWatermarkInterval), ConfigurationException);
 
-  config.set("taskmanager.memory.segment-size", "3 kb");
-  EXPECT_THROW(config.get(kMemorySegmentSize), ConfigurationException);
-  config.set("taskmanager.memory.segment-size", "2 kb");
+  config.set("taskmanager.memory.segment-size", "64 bytes");
+  EXPECT_EQ(config.get(kMemorySegmentSize).bytes, 64);
+  config.set("taskmanager.memory.segment-size", "63");
+  EXPECT_EQ(configurationError([&] { config.get(kMemorySegmentSize); }),
+            "Invalid value '63' for key 'taskmanager.memory.segment-size': must be between 64 "
+            "bytes and 1 gb");
+  config.set("taskmanager.memory.segment-size", "2 gb");
   EXPECT_THROW(config.get(kMemorySegmentSize), ConfigurationException);
 
   config.set("pipeline.max-parallelism", "0");

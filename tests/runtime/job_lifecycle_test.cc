@@ -1,0 +1,223 @@
+// Whole-job behaviour of the runtime: failures, cancellation, backpressure, buffer timeouts and
+// clean-up (no thread or buffer outlives its job).
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "sluice/network/buffer.h"
+#include "test_util.h"
+
+namespace sluice {
+namespace {
+
+using testing::CollectSink;
+using testing::eventually;
+using testing::FunctionSource;
+using testing::makeEnv;
+using testing::SubtaskSplit;
+using testing::threadCount;
+
+TEST(JobLifecycle, ThrowingUserFunctionFailsTheJobNamingOperatorAndSubtask) {
+  int threadsBefore = threadCount();
+  auto env = makeEnv(2);
+  env->fromSequence(1, 100000)
+      .rebalance()
+      .map([](const int64_t& v) {
+        if (v == 4242) throw std::runtime_error("cannot handle 4242");
+        return v;
+      })
+      .name("Picky Map")
+      .sinkTo(std::make_shared<DiscardingSink<int64_t>>());
+  try {
+    env->execute("failing job");
+    FAIL() << "the job should fail";
+  } catch (const JobExecutionException& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("Job 'failing job' failed"), std::string::npos) << what;
+    EXPECT_NE(what.find("Picky Map ("), std::string::npos) << what;
+    EXPECT_NE(what.find("/2)"), std::string::npos) << what;
+    EXPECT_NE(what.find("cannot handle 4242"), std::string::npos) << what;
+  }
+  EXPECT_EQ(liveBufferCount(), 0);
+  EXPECT_EQ(threadCount(), threadsBefore);
+}
+
+TEST(JobLifecycle, ThrowingSourceReaderFailsTheJob) {
+  auto env = makeEnv(1);
+  auto source = std::make_shared<FunctionSource<int64_t>>(
+      [](ReaderOutput<int64_t>&, int) -> InputStatus { throw std::runtime_error("disk on fire"); });
+  env->fromSource<int64_t, SubtaskSplit>(source, "Bad").print();
+  try {
+    env->execute();
+    FAIL();
+  } catch (const JobExecutionException& e) {
+    EXPECT_NE(std::string(e.what()).find("Source: Bad (1/1)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("disk on fire"), std::string::npos) << e.what();
+  }
+}
+
+TEST(JobLifecycle, CancellationStopsEveryThreadAndReleasesEveryBuffer) {
+  int threadsBefore = threadCount();
+  {
+    auto env = makeEnv(2);
+    auto source = std::make_shared<FunctionSource<int64_t>>(
+        [](ReaderOutput<int64_t>& out, int) {
+          for (int i = 0; i < 100; ++i) out.collect(i);
+          return InputStatus::kMoreAvailable;  // never ends
+        },
+        Boundedness::kContinuousUnbounded);
+    auto sink = std::make_shared<CollectSink<int64_t>>(
+        std::make_shared<CollectSink<int64_t>::Shared>(),
+        [](const int64_t&) { std::this_thread::sleep_for(std::chrono::microseconds(50)); });
+    env->fromSource<int64_t, SubtaskSplit>(source, "Endless").keyBy([](const int64_t& v) { return v; })
+        .map([](const int64_t& v) { return v; })
+        .sinkTo(sink);
+    auto client = env->executeAsync("endless");
+    ASSERT_TRUE(eventually([&] { return sink->shared()->count.load() > 1000; }));
+    client->cancel();
+    try {
+      client->getJobExecutionResult();
+      FAIL();
+    } catch (const JobExecutionException& e) {
+      EXPECT_NE(std::string(e.what()).find("was cancelled"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(liveBufferCount(), 0);
+  EXPECT_EQ(threadCount(), threadsBefore);
+}
+
+// A fast source behind a slow sink: the source must wait for buffers, and it can never be ahead
+// of the sink by more than what the bounded pools hold.
+TEST(JobLifecycle, BackpressureBoundsInFlightRecords) {
+  auto env = makeEnv(1);
+  std::atomic<int64_t> emitted{0};
+  std::atomic<int64_t> maxLag{0};
+  std::atomic<int64_t> consumed{0};
+  constexpr int64_t kRecords = 300000;
+  env->fromSequence(1, kRecords)
+      .map([&emitted](const int64_t& v) {
+        emitted.fetch_add(1, std::memory_order_relaxed);
+        return v;
+      })
+      .rebalance()
+      .map([&](const int64_t& v) {
+        int64_t c = consumed.fetch_add(1) + 1;
+        int64_t lag = emitted.load() - c;
+        if (lag > maxLag.load()) maxLag.store(lag);
+        if (c % 256 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        return v;
+      })
+      .sinkTo(std::make_shared<DiscardingSink<int64_t>>());
+  auto client = env->executeAsync();
+  client->getJobExecutionResult();
+  NetworkStats stats = client->networkStats();
+  EXPECT_EQ(consumed.load(), kRecords);
+  EXPECT_GT(stats.blockedRequests, 0) << "the source never had to wait";
+  EXPECT_LE(stats.maxBuffersInUse, stats.totalBuffers);
+  // Each int64 record is 13 bytes on the wire (length, tag, value): the pool (10 buffers of
+  // 32 KiB), plus the buffer being deserialized, bound the lag.
+  int64_t bound = (stats.totalBuffers + 1) * 32768 / 13 + 1;
+  EXPECT_LE(maxLag.load(), bound);
+  EXPECT_GT(maxLag.load(), 0);
+}
+
+/// A source that emits `n` records, then idles until `release` is set.
+std::shared_ptr<FunctionSource<int64_t>> idlingSource(int n, std::shared_ptr<std::atomic<bool>> release,
+                                                      std::shared_ptr<std::atomic<int>> emitted) {
+  return std::make_shared<FunctionSource<int64_t>>(
+      [n, release, emitted](ReaderOutput<int64_t>& out, int) {
+        if (emitted->load() < n) {
+          out.collect(emitted->load());
+          emitted->fetch_add(1);
+          return InputStatus::kMoreAvailable;
+        }
+        if (release->load()) return InputStatus::kEndOfInput;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return InputStatus::kMoreAvailable;
+      });
+}
+
+TEST(JobLifecycle, BufferTimeoutFlushesOnTheInjectedClock) {
+  auto clock = std::make_shared<ManualClock>(1000);
+  auto env = makeEnv(1);
+  env->setClock(clock).setBufferTimeout(100);
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto emitted = std::make_shared<std::atomic<int>>(0);
+  auto sink = std::make_shared<CollectSink<int64_t>>();
+  env->fromSource<int64_t, SubtaskSplit>(idlingSource(3, release, emitted), "Three")
+      .rebalance()
+      .sinkTo(sink);
+  auto client = env->executeAsync();
+  ASSERT_TRUE(eventually([&] { return emitted->load() == 3; }));
+  // Time has not moved: the three records wait in a partly filled buffer.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(sink->shared()->count.load(), 0);
+  clock->advance(100);
+  EXPECT_TRUE(eventually([&] { return sink->shared()->count.load() == 3; }));
+  release->store(true);
+  client->getJobExecutionResult();
+  EXPECT_EQ(sink->values(), (std::vector<int64_t>{0, 1, 2}));
+}
+
+TEST(JobLifecycle, BufferTimeoutZeroSendsEveryRecordAtOnce) {
+  auto clock = std::make_shared<ManualClock>(0);
+  auto env = makeEnv(1);
+  env->setClock(clock).setBufferTimeout(0);
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto emitted = std::make_shared<std::atomic<int>>(0);
+  auto sink = std::make_shared<CollectSink<int64_t>>();
+  env->fromSource<int64_t, SubtaskSplit>(idlingSource(3, release, emitted), "Three")
+      .rebalance()
+      .sinkTo(sink);
+  auto client = env->executeAsync();
+  EXPECT_TRUE(eventually([&] { return sink->shared()->count.load() == 3; }));
+  release->store(true);
+  client->getJobExecutionResult();
+}
+
+TEST(JobLifecycle, BufferTimeoutMinusOneWaitsForFullBuffersOrTheEnd) {
+  auto clock = std::make_shared<ManualClock>(0);
+  auto env = makeEnv(1);
+  env->setClock(clock).setBufferTimeout(-1);
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto emitted = std::make_shared<std::atomic<int>>(0);
+  auto sink = std::make_shared<CollectSink<int64_t>>();
+  env->fromSource<int64_t, SubtaskSplit>(idlingSource(3, release, emitted), "Three")
+      .rebalance()
+      .sinkTo(sink);
+  auto client = env->executeAsync();
+  ASSERT_TRUE(eventually([&] { return emitted->load() == 3; }));
+  clock->advance(1000000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(sink->shared()->count.load(), 0);
+  release->store(true);
+  client->getJobExecutionResult();
+  EXPECT_EQ(sink->shared()->count.load(), 3);
+}
+
+TEST(JobLifecycle, RecordsLargerThanABufferCrossTheNetwork) {
+  auto env = makeEnv(2);
+  auto sink = std::make_shared<CollectSink<std::string>>();
+  env->fromSequence(1, 40)
+      .map([](const int64_t& v) { return std::string(static_cast<size_t>(v) * 5000, static_cast<char>('a' + v % 26)); })
+      .rebalance()
+      .sinkTo(sink);
+  env->execute();
+  auto values = sink->values();
+  ASSERT_EQ(values.size(), 40u);
+  std::sort(values.begin(), values.end(), [](auto& a, auto& b) { return a.size() < b.size(); });
+  for (size_t i = 0; i < values.size(); ++i) {
+    int64_t v = static_cast<int64_t>(i) + 1;
+    EXPECT_EQ(values[i], std::string(static_cast<size_t>(v) * 5000, static_cast<char>('a' + v % 26)));
+  }
+}
+
+TEST(JobLifecycle, EmptyProgramIsRejected) {
+  auto env = makeEnv(1);
+  EXPECT_THROW(env->execute(), SluiceException);
+}
+
+}  // namespace
+}  // namespace sluice
