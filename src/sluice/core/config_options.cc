@@ -31,12 +31,15 @@ std::string nonNegativeDuration(const DurationMs& value) {
   return value.millis >= 0 ? std::string() : "must not be negative";
 }
 
-constexpr int64_t kMinPageSize = 4096;  // Flink's MemoryManager.MIN_PAGE_SIZE
+// Flink requires a power of two of at least 4 kb (its minimum page size); Sluice allows small
+// segments so tests can make records span buffers. Same bounds as the environment checks.
+constexpr int64_t kMinSegmentSize = 64;
+constexpr int64_t kMaxSegmentSize = int64_t{1} << 30;
 
 std::string validSegmentSize(const MemorySize& value) {
-  const bool powerOfTwo = value.bytes > 0 && (value.bytes & (value.bytes - 1)) == 0;
-  return powerOfTwo && value.bytes >= kMinPageSize ? std::string()
-                                                   : "must be a power of two of at least 4 kb";
+  return value.bytes >= kMinSegmentSize && value.bytes <= kMaxSegmentSize
+             ? std::string()
+             : "must be between 64 bytes and 1 gb";
 }
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {

@@ -38,8 +38,9 @@ extern const ConfigOption<DurationMs> kBufferTimeout;
 extern const ConfigOption<bool> kBufferTimeoutEnabled;
 
 /// `taskmanager.memory.segment-size` (memory size, default 32 kb): size of a network buffer and
-/// of a managed memory page, as Flink's TaskManagerOptions.MEMORY_SEGMENT_SIZE. Must be a power
-/// of two and at least 4 kb (Flink's minimum page size).
+/// of a managed memory page, as Flink's TaskManagerOptions.MEMORY_SEGMENT_SIZE. Must be between
+/// 64 bytes and 1 gb; unlike Flink (a power of two of at least 4 kb) small sizes are allowed so
+/// tests can make records span buffers.
 extern const ConfigOption<MemorySize> kMemorySegmentSize;
 
 /// `taskmanager.network.memory.buffers-per-channel` (int, default 2): exclusive buffers per
