@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
+
 #include <iostream>
 #include <string>
 #include <utility>

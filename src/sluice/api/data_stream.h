@@ -45,6 +45,8 @@ template <typename F>
 auto flatMapOutput() {
   if constexpr (requires { typename F::OutputType; }) {
     return std::type_identity<typename F::OutputType>{};
+  } else if constexpr (requires { &F::flatMap; }) {
+    return std::type_identity<typename CollectorArg<decltype(&F::flatMap)>::type>{};
   } else {
     return std::type_identity<typename CollectorArg<decltype(&F::operator())>::type>{};
   }
@@ -57,7 +59,7 @@ using MapOutput = std::decay_t<decltype(invokeMap(std::declval<F&>(), std::declv
 
 /// Field I of a tuple-like value (std::get) or of an aggregate struct (Boost.PFR).
 template <size_t I, typename T>
-auto& field(T& value) {
+decltype(auto) field(T& value) {
   if constexpr (requires { std::tuple_size<T>::value; }) {
     return std::get<I>(value);
   } else {
@@ -283,7 +285,7 @@ class KeyedStream : public DataStream<T> {
   SingleOutputStreamOperator<T> sum() const {
     return reduce([](const T& a, const T& b) {
       T r = a;
-      detail::field<I>(r) += detail::field<I>(const_cast<T&>(b));
+      detail::field<I>(r) += detail::field<I>(b);
       return r;
     }, "Keyed Aggregation");
   }
@@ -299,7 +301,7 @@ class KeyedStream : public DataStream<T> {
     return reduce([](const T& a, const T& b) {
       T r = a;
       auto& rf = detail::field<I>(r);
-      const auto& bf = detail::field<I>(const_cast<T&>(b));
+      const auto& bf = detail::field<I>(b);
       if (bf < rf) rf = bf;
       return r;
     }, "Keyed Aggregation");
@@ -310,7 +312,7 @@ class KeyedStream : public DataStream<T> {
     return reduce([](const T& a, const T& b) {
       T r = a;
       auto& rf = detail::field<I>(r);
-      const auto& bf = detail::field<I>(const_cast<T&>(b));
+      const auto& bf = detail::field<I>(b);
       if (rf < bf) rf = bf;
       return r;
     }, "Keyed Aggregation");
@@ -319,14 +321,14 @@ class KeyedStream : public DataStream<T> {
   template <size_t I>
   SingleOutputStreamOperator<T> minBy() const {
     return reduce([](const T& a, const T& b) {
-      return detail::field<I>(const_cast<T&>(b)) < detail::field<I>(const_cast<T&>(a)) ? b : a;
+      return detail::field<I>(b) < detail::field<I>(a) ? b : a;
     }, "Keyed Aggregation");
   }
   /// The record with the largest field I so far; the earlier one on ties (Flink's maxBy).
   template <size_t I>
   SingleOutputStreamOperator<T> maxBy() const {
     return reduce([](const T& a, const T& b) {
-      return detail::field<I>(const_cast<T&>(a)) < detail::field<I>(const_cast<T&>(b)) ? b : a;
+      return detail::field<I>(a) < detail::field<I>(b) ? b : a;
     }, "Keyed Aggregation");
   }
 

@@ -50,7 +50,15 @@ class LocalJob final : public JobClient {
 
   void start() {
     start_ = std::chrono::steady_clock::now();
-    for (auto& [node, coordinator] : coordinators_) coordinator->start();
+    for (auto& [node, coordinator] : coordinators_) {
+      try {
+        coordinator->start();
+      } catch (const std::exception& e) {
+        throw JobExecutionException("Job '" + jobGraph_.jobName() + "' failed: operator '" +
+                                    jobGraph_.streamGraph().node(node).name +
+                                    "' could not start: " + e.what());
+      }
+    }
     for (auto& task : tasks_) {
       threads_.emplace_back([t = task.get()] { t->run(); });
     }

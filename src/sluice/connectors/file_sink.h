@@ -86,13 +86,15 @@ class BasePathBucketAssigner final : public BucketAssigner<T> {
 /// letters: y (year; "yy" gives two digits), M (month, 1-2 letters), d (day), H (hour 0-23),
 /// m (minute), s (second), S (millisecond, up to 3 letters); text in single quotes and any
 /// non-letter character are copied as they are ("''" is a quote). Formats are cached per
-/// second. Not thread-safe (the cache): one instance per subtask.
+/// second. Mirrors the java.time.format.DateTimeFormatter inside Flink's
+/// DateTimeBucketAssigner. Not thread-safe (the cache): one instance per subtask.
 class DateTimeBucketFormatter {
  public:
   /// Throws ConfigurationException on an unsupported letter or an unterminated quote.
   explicit DateTimeBucketFormatter(std::string pattern);
   /// Appends the formatting of `millis` (ms since the epoch, UTC) to `out`.
   void format(int64_t millis, std::string& out);
+  /// The pattern as given.
   const std::string& pattern() const { return pattern_; }
 
  private:
@@ -318,8 +320,11 @@ class FileSink final : public Sink<T> {
     return std::make_unique<Writer>(*this, context);
   }
 
+  /// The directory the buckets are created in.
   const std::string& basePath() const { return basePath_; }
+  /// The rolling policy every writer applies.
   const DefaultRollingPolicy& rollingPolicy() const { return policy_; }
+  /// The part file prefix and suffix.
   const OutputFileConfig& outputFileConfig() const { return fileConfig_; }
 
  private:
@@ -328,10 +333,10 @@ class FileSink final : public Sink<T> {
   class Writer final : public SinkWriter<T> {
    public:
     Writer(const FileSink& sink, const WriterInitContext& context)
-        : file_(sink.basePath_, sink.policy_, sink.fileConfig_, context.subtaskIndex,
-                context.processingTimeService, sink.checkIntervalMillis_),
-          assigner_(sink.assignerFactory_()),
-          encoder_(sink.encoder_) {}
+        : assigner_(sink.assignerFactory_()),
+          encoder_(sink.encoder_),
+          file_(sink.basePath_, sink.policy_, sink.fileConfig_, context.subtaskIndex,
+                context.processingTimeService, sink.checkIntervalMillis_) {}
 
     void write(const T& value, const SinkContext& context) override {
       record_.clear();
@@ -349,9 +354,10 @@ class FileSink final : public Sink<T> {
     void close() override { file_.close(); }
 
    private:
-    RowFileWriter file_;
+    // The assigner comes first: file_ registers a timer on itself as its last construction step.
     std::unique_ptr<BucketAssigner<T>> assigner_;
     Encoder encoder_;
+    RowFileWriter file_;
     std::string record_;
     std::string bucketId_;
   };

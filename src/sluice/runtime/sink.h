@@ -60,7 +60,7 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
     callUserFunction(*this, [&] { writer_->flush(true); });
   }
   void close() override {
-    if (writer_) writer_->close();
+    if (writer_) callUserFunction(*this, [&] { writer_->close(); });
   }
 
  private:

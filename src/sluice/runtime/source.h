@@ -193,7 +193,9 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
     gateway.addSplits = [this](std::vector<SplitT> splits) {
       callUserFunction(*this, [&] { reader_->addSplits(std::move(splits)); });
     };
-    gateway.noMoreSplits = [this] { reader_->notifyNoMoreSplits(); };
+    gateway.noMoreSplits = [this] {
+      callUserFunction(*this, [&] { reader_->notifyNoMoreSplits(); });
+    };
     coordinator_->registerReader(getIndexOfSubtask(), std::move(gateway));
     reader_->start();
   }

@@ -112,7 +112,17 @@ void StreamTask::invoke() {
   }
   timeService_.cancelAll();
   for (auto& w : writers_) w->broadcastEvent(RuntimeEvent{EventType::kEndOfPartition, {}});
-  closeOperators();
+  // On the normal path an error while closing (e.g. a sink's last commit) fails the task.
+  operatorsClosed_ = true;
+  std::exception_ptr firstError;
+  for (auto& op : operators_) {
+    try {
+      op->close();
+    } catch (...) {
+      if (!firstError) firstError = std::current_exception();
+    }
+  }
+  if (firstError) std::rethrow_exception(firstError);
 }
 
 void StreamTask::runSourceLoop() {

@@ -82,7 +82,11 @@ void ProcessingTimeService::scheduleRepeating(
     int64_t time, int64_t period, std::shared_ptr<std::function<void(int64_t)>> callback) {
   registerTimer(time, [this, period, callback](int64_t firedAt) {
     (*callback)(firedAt);
-    scheduleRepeating(firedAt + period, period, callback);
+    // Periods missed while the task was busy (or the clock jumped) are skipped, not replayed.
+    int64_t next = firedAt + period;
+    int64_t now = currentProcessingTime();
+    if (next <= now) next = now + period;
+    scheduleRepeating(next, period, callback);
   });
 }
 

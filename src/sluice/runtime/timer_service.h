@@ -64,7 +64,8 @@ class ProcessingTimeService {
   int64_t currentProcessingTime() const { return scheduler_.clock()->currentTimeMillis(); }
   /// Runs `callback(time)` on the task thread once processing time reaches `time`.
   void registerTimer(int64_t time, std::function<void(int64_t)> callback);
-  /// Runs `callback` every `periodMillis` (> 0), first at now + period, on the task thread.
+  /// Runs `callback` every `periodMillis` (> 0), first at now + period, on the task thread;
+  /// periods missed while the task was busy are skipped, not replayed.
   void scheduleAtFixedRate(int64_t periodMillis, std::function<void(int64_t)> callback);
   /// Cancels every timer of this task.
   void cancelAll() { scheduler_.cancelOwner(owner_); }
