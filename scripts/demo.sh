@@ -14,4 +14,4 @@ echo "Updates written: $(find "$OUT" -type f -name 'part-*' -exec cat {} + | wc 
 echo "Most frequent words (final counts):"
 find "$OUT" -type f -name 'part-*' -exec cat {} + \
   | awk -F'[(,)]' '{ if ($3 + 0 > max[$2]) max[$2] = $3 + 0 } END { for (w in max) print max[w], w }' \
-  | sort -k1,1nr | head -10
+  | sort -k1,1nr | sed -n 1,10p
