@@ -26,7 +26,10 @@ using Tagged = std::pair<int, int64_t>;
 TEST(Partitioning, ForwardKeepsRecordsInTheirSubtask) {
   auto env = makeEnv(4);
   auto sink = std::make_shared<CollectSink<Tagged>>();
-  env->fromSequence(1, 10000).map(TagProducer{}).forward().map([](const Tagged& t) { return t; })
+  env->fromSequence(1, 10000)
+      .map(TagProducer{})
+      .forward()
+      .map([](const Tagged& t) { return t; })
       .disableChaining()
       .sinkTo(sink);
   env->execute();
@@ -36,14 +39,18 @@ TEST(Partitioning, ForwardKeepsRecordsInTheirSubtask) {
 
 TEST(Partitioning, ForwardBetweenDifferentParallelismIsRejected) {
   auto env = makeEnv(4);
-  env->fromSequence(1, 10).forward().map([](const int64_t& v) { return v; }).setParallelism(2)
+  env->fromSequence(1, 10)
+      .forward()
+      .map([](const int64_t& v) { return v; })
+      .setParallelism(2)
       .sinkTo(std::make_shared<DiscardingSink<int64_t>>());
   try {
     env->execute();
     FAIL() << "expected an error";
   } catch (const ConfigurationException& e) {
-    EXPECT_NE(std::string(e.what()).find("Forward partitioning does not allow change of parallelism"),
-              std::string::npos);
+    EXPECT_NE(
+        std::string(e.what()).find("Forward partitioning does not allow change of parallelism"),
+        std::string::npos);
   }
 }
 
@@ -71,7 +78,9 @@ TEST(Partitioning, RescaleConnectsEachProducerToItsOwnConsumers) {
         out.collect(n++);
         return InputStatus::kMoreAvailable;
       });
-  env->fromSource<int64_t, testing::SubtaskSplit>(source, "Numbers").map(TagProducer{}).rescale()
+  env->fromSource<int64_t, testing::SubtaskSplit>(source, "Numbers")
+      .map(TagProducer{})
+      .rescale()
       .map([](const Tagged& t) { return t; })
       .setParallelism(4)
       .sinkTo(sink)
@@ -160,7 +169,8 @@ TEST(Partitioning, CustomPartitionOutOfRangeFailsTheJob) {
     env->execute();
     FAIL();
   } catch (const JobExecutionException& e) {
-    EXPECT_NE(std::string(e.what()).find("custom partitioner returned channel 5"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("custom partitioner returned channel 5"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -172,7 +182,8 @@ TEST(Partitioning, KeyByRoutesByKeyGroup) {
     auto sink = std::make_shared<CollectSink<std::string>>();
     std::vector<std::string> words;
     for (int i = 0; i < 2000; ++i) words.push_back("w" + std::to_string(i % 257));
-    env->fromCollection(words).keyBy([](const std::string& s) { return s; })
+    env->fromCollection(words)
+        .keyBy([](const std::string& s) { return s; })
         .map([](const std::string& s) { return s; })
         .sinkTo(sink);
     env->execute();
@@ -186,7 +197,9 @@ TEST(Partitioning, KeyByRoutesByKeyGroup) {
 
 TEST(Partitioning, ExecutionPlanNamesShipStrategies) {
   auto env = makeEnv(2);
-  env->fromSequence(1, 10).map([](const int64_t& v) { return v; }).setParallelism(3)
+  env->fromSequence(1, 10)
+      .map([](const int64_t& v) { return v; })
+      .setParallelism(3)
       .keyBy([](const int64_t& v) { return v; })
       .sum()
       .print();

@@ -39,7 +39,8 @@ TEST_P(TransformationsTest, MapFilterFlatMapMatchBruteForce) {
   for (int64_t v = 1; v <= 20000; ++v) {
     int64_t m = v * 3;
     if (m % 2 != 0) continue;
-    for (int64_t i = 0; i < m % 3 + (m % 4 == 0 ? 1 : 0); ++i) expected.push_back(std::to_string(m));
+    for (int64_t i = 0; i < m % 3 + (m % 4 == 0 ? 1 : 0); ++i)
+      expected.push_back(std::to_string(m));
   }
   EXPECT_EQ(sorted(sink->values()), sorted(expected));
 }
@@ -57,9 +58,18 @@ TEST_P(TransformationsTest, KeyedAggregationsEmitRunningValues) {
     std::function<Row(const Row&, const Row&)> fold;
   };
   std::vector<Case> cases = {
-      {"sum", [](const Row& a, const Row& b) { return Row{std::get<0>(a), std::get<1>(a) + std::get<1>(b), std::get<2>(a)}; }},
-      {"min", [](const Row& a, const Row& b) { return Row{std::get<0>(a), std::min(std::get<1>(a), std::get<1>(b)), std::get<2>(a)}; }},
-      {"max", [](const Row& a, const Row& b) { return Row{std::get<0>(a), std::max(std::get<1>(a), std::get<1>(b)), std::get<2>(a)}; }},
+      {"sum",
+       [](const Row& a, const Row& b) {
+         return Row{std::get<0>(a), std::get<1>(a) + std::get<1>(b), std::get<2>(a)};
+       }},
+      {"min",
+       [](const Row& a, const Row& b) {
+         return Row{std::get<0>(a), std::min(std::get<1>(a), std::get<1>(b)), std::get<2>(a)};
+       }},
+      {"max",
+       [](const Row& a, const Row& b) {
+         return Row{std::get<0>(a), std::max(std::get<1>(a), std::get<1>(b)), std::get<2>(a)};
+       }},
       {"minBy", [](const Row& a, const Row& b) { return std::get<1>(b) < std::get<1>(a) ? b : a; }},
       {"maxBy", [](const Row& a, const Row& b) { return std::get<1>(b) > std::get<1>(a) ? b : a; }},
   };
@@ -67,12 +77,11 @@ TEST_P(TransformationsTest, KeyedAggregationsEmitRunningValues) {
     auto env = makeEnv(GetParam());
     auto sink = std::make_shared<CollectSink<Row>>();
     auto keyed = env->fromCollection(input).keyBy([](const Row& r) { return std::get<0>(r); });
-    SingleOutputStreamOperator<Row> agg =
-        c.name == "sum"   ? keyed.sum<1>()
-        : c.name == "min" ? keyed.min<1>()
-        : c.name == "max" ? keyed.max<1>()
-        : c.name == "minBy" ? keyed.minBy<1>()
-                            : keyed.maxBy<1>();
+    SingleOutputStreamOperator<Row> agg = c.name == "sum"     ? keyed.sum<1>()
+                                          : c.name == "min"   ? keyed.min<1>()
+                                          : c.name == "max"   ? keyed.max<1>()
+                                          : c.name == "minBy" ? keyed.minBy<1>()
+                                                              : keyed.maxBy<1>();
     agg.sinkTo(sink);
     env->execute();
 
@@ -107,9 +116,13 @@ TEST_P(TransformationsTest, ReduceWithRichFunctionAndAccumulator) {
   };
   auto env = makeEnv(GetParam());
   std::vector<std::pair<int, std::string>> input;
-  for (int i = 0; i < 500; ++i) input.emplace_back(i % 5, std::string(1, static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < 500; ++i)
+    input.emplace_back(i % 5, std::string(1, static_cast<char>('a' + i % 26)));
   auto sink = std::make_shared<CollectSink<std::pair<int, std::string>>>();
-  env->fromCollection(input).keyBy([](const auto& p) { return p.first; }).reduce(Concat{}).sinkTo(sink);
+  env->fromCollection(input)
+      .keyBy([](const auto& p) { return p.first; })
+      .reduce(Concat{})
+      .sinkTo(sink);
   JobExecutionResult result = env->execute();
   EXPECT_EQ(result.getAccumulatorResult<int64_t>("reduce-calls"), 500 - 5);
   std::map<int, std::string> last;

@@ -39,8 +39,8 @@ RunResult run(const std::string& command) {
 }
 
 fs::path tempDir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() /
-               ("sluice-" + name + "-" + std::to_string(std::random_device{}()));
+  fs::path p =
+      fs::temp_directory_path() / ("sluice-" + name + "-" + std::to_string(std::random_device{}()));
   fs::create_directories(p);
   return p;
 }
@@ -132,7 +132,8 @@ TEST(WordCountBadInput, CorruptGzipIsAClearError) {
   fs::resize_file(gz, size / 2);  // truncated archive
   RunResult r = run(wordcountBinary() + " --input '" + gz.string() + "'");
   EXPECT_NE(r.exitCode, 0);
-  EXPECT_NE(r.output.find(gz.string()), std::string::npos) << r.output.substr(r.output.size() > 2000 ? r.output.size() - 2000 : 0);
+  EXPECT_NE(r.output.find(gz.string()), std::string::npos)
+      << r.output.substr(r.output.size() > 2000 ? r.output.size() - 2000 : 0);
 
   fs::path garbage = dir / "garbage.gz";
   {

@@ -71,7 +71,8 @@ TEST(JobLifecycle, CancellationStopsEveryThreadAndReleasesEveryBuffer) {
     auto sink = std::make_shared<CollectSink<int64_t>>(
         std::make_shared<CollectSink<int64_t>::Shared>(),
         [](const int64_t&) { std::this_thread::sleep_for(std::chrono::microseconds(50)); });
-    env->fromSource<int64_t, SubtaskSplit>(source, "Endless").keyBy([](const int64_t& v) { return v; })
+    env->fromSource<int64_t, SubtaskSplit>(source, "Endless")
+        .keyBy([](const int64_t& v) { return v; })
         .map([](const int64_t& v) { return v; })
         .sinkTo(sink);
     auto client = env->executeAsync("endless");
@@ -124,7 +125,8 @@ TEST(JobLifecycle, BackpressureBoundsInFlightRecords) {
 }
 
 /// A source that emits `n` records, then idles until `release` is set.
-std::shared_ptr<FunctionSource<int64_t>> idlingSource(int n, std::shared_ptr<std::atomic<bool>> release,
+std::shared_ptr<FunctionSource<int64_t>> idlingSource(int n,
+                                                      std::shared_ptr<std::atomic<bool>> release,
                                                       std::shared_ptr<std::atomic<int>> emitted) {
   return std::make_shared<FunctionSource<int64_t>>(
       [n, release, emitted](ReaderOutput<int64_t>& out, int) {
@@ -201,7 +203,9 @@ TEST(JobLifecycle, RecordsLargerThanABufferCrossTheNetwork) {
   auto env = makeEnv(2);
   auto sink = std::make_shared<CollectSink<std::string>>();
   env->fromSequence(1, 40)
-      .map([](const int64_t& v) { return std::string(static_cast<size_t>(v) * 5000, static_cast<char>('a' + v % 26)); })
+      .map([](const int64_t& v) {
+        return std::string(static_cast<size_t>(v) * 5000, static_cast<char>('a' + v % 26));
+      })
       .rebalance()
       .sinkTo(sink);
   env->execute();
@@ -210,7 +214,8 @@ TEST(JobLifecycle, RecordsLargerThanABufferCrossTheNetwork) {
   std::sort(values.begin(), values.end(), [](auto& a, auto& b) { return a.size() < b.size(); });
   for (size_t i = 0; i < values.size(); ++i) {
     int64_t v = static_cast<int64_t>(i) + 1;
-    EXPECT_EQ(values[i], std::string(static_cast<size_t>(v) * 5000, static_cast<char>('a' + v % 26)));
+    EXPECT_EQ(values[i],
+              std::string(static_cast<size_t>(v) * 5000, static_cast<char>('a' + v % 26)));
   }
 }
 

@@ -266,8 +266,8 @@ class KeyedStream : public DataStream<T> {
 
   KeyedStream(const DataStream<T>& input, KeySelector keySelector)
       : DataStream<T>(&input.getExecutionEnvironment(),
-                      input.getExecutionEnvironment().template keyedUpstreams<T>(
-                          input.upstreams(), keySelector)),
+                      input.getExecutionEnvironment().template keyedUpstreams<T>(input.upstreams(),
+                                                                                 keySelector)),
         keySelector_(std::move(keySelector)) {}
 
   /// Emits, for every record, the reduction of all records of its key so far (Flink's
@@ -283,53 +283,57 @@ class KeyedStream : public DataStream<T> {
   /// the key's first record (Flink's sum(position)).
   template <size_t I>
   SingleOutputStreamOperator<T> sum() const {
-    return reduce([](const T& a, const T& b) {
-      T r = a;
-      detail::field<I>(r) += detail::field<I>(b);
-      return r;
-    }, "Keyed Aggregation");
+    return reduce(
+        [](const T& a, const T& b) {
+          T r = a;
+          detail::field<I>(r) += detail::field<I>(b);
+          return r;
+        },
+        "Keyed Aggregation");
   }
   /// Rolling sum of the records themselves, for arithmetic T.
-  SingleOutputStreamOperator<T> sum() const
-    requires std::is_arithmetic_v<T>
-  {
+  SingleOutputStreamOperator<T> sum() const requires std::is_arithmetic_v<T> {
     return reduce([](const T& a, const T& b) { return a + b; }, "Keyed Aggregation");
   }
   /// Rolling minimum of field I; other fields from the key's first record (Flink's min).
   template <size_t I>
   SingleOutputStreamOperator<T> min() const {
-    return reduce([](const T& a, const T& b) {
-      T r = a;
-      auto& rf = detail::field<I>(r);
-      const auto& bf = detail::field<I>(b);
-      if (bf < rf) rf = bf;
-      return r;
-    }, "Keyed Aggregation");
+    return reduce(
+        [](const T& a, const T& b) {
+          T r = a;
+          auto& rf = detail::field<I>(r);
+          const auto& bf = detail::field<I>(b);
+          if (bf < rf) rf = bf;
+          return r;
+        },
+        "Keyed Aggregation");
   }
   /// Rolling maximum of field I; other fields from the key's first record (Flink's max).
   template <size_t I>
   SingleOutputStreamOperator<T> max() const {
-    return reduce([](const T& a, const T& b) {
-      T r = a;
-      auto& rf = detail::field<I>(r);
-      const auto& bf = detail::field<I>(b);
-      if (rf < bf) rf = bf;
-      return r;
-    }, "Keyed Aggregation");
+    return reduce(
+        [](const T& a, const T& b) {
+          T r = a;
+          auto& rf = detail::field<I>(r);
+          const auto& bf = detail::field<I>(b);
+          if (rf < bf) rf = bf;
+          return r;
+        },
+        "Keyed Aggregation");
   }
   /// The record with the smallest field I so far; the earlier one on ties (Flink's minBy).
   template <size_t I>
   SingleOutputStreamOperator<T> minBy() const {
-    return reduce([](const T& a, const T& b) {
-      return detail::field<I>(b) < detail::field<I>(a) ? b : a;
-    }, "Keyed Aggregation");
+    return reduce(
+        [](const T& a, const T& b) { return detail::field<I>(b) < detail::field<I>(a) ? b : a; },
+        "Keyed Aggregation");
   }
   /// The record with the largest field I so far; the earlier one on ties (Flink's maxBy).
   template <size_t I>
   SingleOutputStreamOperator<T> maxBy() const {
-    return reduce([](const T& a, const T& b) {
-      return detail::field<I>(a) < detail::field<I>(b) ? b : a;
-    }, "Keyed Aggregation");
+    return reduce(
+        [](const T& a, const T& b) { return detail::field<I>(a) < detail::field<I>(b) ? b : a; },
+        "Keyed Aggregation");
   }
 
   const KeySelector& getKeySelector() const { return keySelector_; }
@@ -352,9 +356,8 @@ class ConnectedStreams {
     using OUT = detail::MapOutput<F1, T1>;
     static_assert(std::is_same_v<OUT, detail::MapOutput<F2, T2>>,
                   "both co-map functions must return the same type");
-    return transformTwo<OUT>("Co-Map", [f1, f2] {
-      return std::make_unique<CoStreamMap<T1, T2, OUT, F1, F2>>(f1, f2);
-    });
+    return transformTwo<OUT>(
+        "Co-Map", [f1, f2] { return std::make_unique<CoStreamMap<T1, T2, OUT, F1, F2>>(f1, f2); });
   }
   /// `f1(const T1&, Collector<OUT>&)` and `f2(const T2&, Collector<OUT>&)`.
   template <typename OUT = void, typename F1, typename F2>
@@ -390,8 +393,8 @@ KeyedStream<T, KeySelector> DataStream<T>::keyBy(KeySelector keySelector) const 
 template <typename T>
 DataStreamSink<T> DataStream<T>::sinkTo(std::shared_ptr<const Sink<T>> sink,
                                         const std::string& name) const {
-  auto factory = std::make_shared<FunctionOperatorFactory>(
-      [sink]() -> std::unique_ptr<StreamOperatorBase> {
+  auto factory =
+      std::make_shared<FunctionOperatorFactory>([sink]() -> std::unique_ptr<StreamOperatorBase> {
         return std::make_unique<SinkWriterOperator<T>>(sink);
       });
   StreamNode node = detail::makeNode("Sink: " + name, factory, nullptr);
@@ -429,15 +432,18 @@ SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromSource(
 }
 
 template <typename T>
-SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromCollection(std::vector<T> collection) {
+SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromCollection(
+    std::vector<T> collection) {
   auto source = std::make_shared<CollectionSource<T>>(std::move(collection));
-  SingleOutputStreamOperator<T> stream = fromSource<T, CollectionSplit>(source, "Collection Source");
+  SingleOutputStreamOperator<T> stream =
+      fromSource<T, CollectionSplit>(source, "Collection Source");
   streamGraph().node(stream.getId()).parallelismFixed = true;
   return stream;
 }
 
 template <typename T>
-SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromElements(std::initializer_list<T> elements) {
+SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromElements(
+    std::initializer_list<T> elements) {
   return fromCollection(std::vector<T>(elements));
 }
 

@@ -12,8 +12,8 @@ std::unique_ptr<SplitEnumerator<NumberSequenceSplit>> NumberSequenceSource::crea
   for (int i = 0; i < n; ++i) {
     __int128 size = total / n + (i < total % n ? 1 : 0);
     if (size == 0) continue;
-    splits.push_back({std::to_string(i), static_cast<int64_t>(start),
-                      static_cast<int64_t>(start + size - 1)});
+    splits.push_back(
+        {std::to_string(i), static_cast<int64_t>(start), static_cast<int64_t>(start + size - 1)});
     start += size;
   }
   return std::make_unique<StaticSplitEnumerator<NumberSequenceSplit>>(context, std::move(splits));
@@ -23,7 +23,7 @@ std::unique_ptr<SourceReader<int64_t, NumberSequenceSplit>> NumberSequenceSource
     SourceReaderContext& context) const {
   auto emit = [](int64_t i, ReaderOutput<int64_t>& out) { out.collect(i); };
   return std::make_unique<RangeSplitReader<int64_t, NumberSequenceSplit, decltype(emit)>>(context,
-                                                                                         emit);
+                                                                                          emit);
 }
 
 }  // namespace sluice

@@ -23,7 +23,8 @@ StreamExecutionEnvironment::StreamExecutionEnvironment(const Configuration& conf
   setBufferTimeout(effectiveBufferTimeoutMillis(configuration_));
   int64_t segment = configuration_.get(kMemorySegmentSize).bytes;
   if (segment < 64 || segment > (1 << 30)) {
-    throw ConfigurationException("taskmanager.memory.segment-size must be between 64 bytes and 1 gb");
+    throw ConfigurationException(
+        "taskmanager.memory.segment-size must be between 64 bytes and 1 gb");
   }
   options_.segmentSize = static_cast<uint32_t>(segment);
   options_.buffersPerChannel = configuration_.get(kNetworkBuffersPerChannel);
@@ -77,7 +78,8 @@ StreamExecutionEnvironment& StreamExecutionEnvironment::setSeed(uint64_t seed) {
   return *this;
 }
 
-SingleOutputStreamOperator<int64_t> StreamExecutionEnvironment::fromSequence(int64_t from, int64_t to) {
+SingleOutputStreamOperator<int64_t> StreamExecutionEnvironment::fromSequence(int64_t from,
+                                                                             int64_t to) {
   if (from > to) {
     throw SluiceException("fromSequence: start " + std::to_string(from) + " is after end " +
                           std::to_string(to));

@@ -104,8 +104,8 @@ class LocalJob final : public JobClient {
     for (const auto& v : vertices) {
       for (int i = 0; i < v.parallelism; ++i) {
         TaskInfo info{v.name, i, v.parallelism, v.maxParallelism, 0};
-        auto task = std::make_unique<StreamTask>(info, scheduler_, owner++,
-                                                 options_.bufferTimeoutMillis);
+        auto task =
+            std::make_unique<StreamTask>(info, scheduler_, owner++, options_.bufferTimeoutMillis);
         task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
         for (int nodeId : v.chain) {
           task->addOperator(g.node(nodeId).factory->createOperator(), g.node(nodeId).name);
@@ -197,8 +197,9 @@ class LocalJob final : public JobClient {
             const auto& consumers = consumersOf[static_cast<size_t>(jeId)][static_cast<size_t>(i)];
             for (size_t s = 0; s < consumers.size(); ++s) {
               if (consumers[s] != j) continue;
-              channels.push_back(&partitionsOf[static_cast<size_t>(jeId)][static_cast<size_t>(i)]
-                                      ->subpartition(static_cast<int>(s)));
+              channels.push_back(
+                  &partitionsOf[static_cast<size_t>(jeId)][static_cast<size_t>(i)]->subpartition(
+                      static_cast<int>(s)));
               bindings.push_back({se.typeNumber, perInput[static_cast<size_t>(se.typeNumber)]++});
             }
           }
@@ -208,8 +209,8 @@ class LocalJob final : public JobClient {
           if (!inputTypes[k]) {
             throw SluiceException("operator '" + v.name + "' has no input " + std::to_string(k));
           }
-          handlers.push_back(inputTypes[k]->createInputHandler(head->input(static_cast<int>(k)),
-                                                                perInput[k]));
+          handlers.push_back(
+              inputTypes[k]->createInputHandler(head->input(static_cast<int>(k)), perInput[k]));
         }
         task->setInputs(std::move(channels), std::move(bindings), std::move(handlers));
       }

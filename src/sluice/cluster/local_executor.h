@@ -17,14 +17,14 @@ struct ExecutionOptions {
   int buffersPerChannel = 2;          ///< taskmanager.network.memory.buffers-per-channel
   int floatingBuffers = 8;            ///< taskmanager.network.memory.floating-buffers-per-gate
   std::shared_ptr<Clock> clock = SystemClock::instance();
-  uint64_t seed = 0;                  ///< for random partitioning (shuffle)
+  uint64_t seed = 0;  ///< for random partitioning (shuffle)
 };
 
 /// Network statistics of a job, for tests and benchmarks.
 struct NetworkStats {
-  int totalBuffers = 0;        ///< buffers over all result partitions
-  int maxBuffersInUse = 0;     ///< sum over partitions of each one's high-water mark
-  int64_t blockedRequests = 0; ///< buffer requests that had to wait (backpressure)
+  int totalBuffers = 0;         ///< buffers over all result partitions
+  int maxBuffersInUse = 0;      ///< sum over partitions of each one's high-water mark
+  int64_t blockedRequests = 0;  ///< buffer requests that had to wait (backpressure)
 };
 
 /// A running job (Flink's JobClient). Thread-safe.
@@ -46,7 +46,8 @@ class JobClient {
 class LocalExecutor {
  public:
   /// Deploys and starts every task. Throws SluiceException when the graph cannot be deployed.
-  static std::unique_ptr<JobClient> submit(const JobGraph& jobGraph, const ExecutionOptions& options);
+  static std::unique_ptr<JobClient> submit(const JobGraph& jobGraph,
+                                           const ExecutionOptions& options);
 };
 
 }  // namespace sluice

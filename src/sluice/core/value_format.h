@@ -29,7 +29,9 @@ void appendValue(const T& value, std::string& out);
 
 namespace detail {
 template <typename T>
-concept TupleLike = requires { std::tuple_size<T>::value; };
+concept TupleLike = requires {
+  std::tuple_size<T>::value;
+};
 template <typename T>
 struct IsVector : std::false_type {};
 template <typename T, typename A>
@@ -52,7 +54,9 @@ template <typename T>
 void appendValue(const T& value, std::string& out) {
   if constexpr (requires { ValueFormatter<T>::format(value, out); }) {
     ValueFormatter<T>::format(value, out);
-  } else if constexpr (requires { { value.toString() } -> std::convertible_to<std::string>; }) {
+  } else if constexpr (requires {
+                         { value.toString() } -> std::convertible_to<std::string>;
+                       }) {
     out += value.toString();
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     out += std::string_view(value);
@@ -110,7 +114,8 @@ void appendValue(const T& value, std::string& out) {
     });
     out += ')';
   } else {
-    static_assert(sizeof(T) == 0, "no ValueFormatter for this type: specialize sluice::ValueFormatter");
+    static_assert(sizeof(T) == 0,
+                  "no ValueFormatter for this type: specialize sluice::ValueFormatter");
   }
 }
 

@@ -11,7 +11,7 @@ namespace sluice {
 /// A chain of stream nodes that runs as one task per subtask (Flink's JobVertex).
 struct JobVertex {
   int id = 0;
-  std::string name;          ///< chain name, "Source: A -> Map -> Filter" as Flink
+  std::string name;  ///< chain name, "Source: A -> Map -> Filter" as Flink
   int parallelism = 1;
   int maxParallelism = 128;
   std::vector<int> chain;    ///< stream node ids, head first, each after its chained input
@@ -25,7 +25,7 @@ struct JobEdge {
   int id = 0;
   int sourceVertex = 0;
   int targetVertex = 0;
-  int streamEdge = 0;  ///< index into the stream graph's edges
+  int streamEdge = 0;      ///< index into the stream graph's edges
   bool pointwise = false;  ///< forward/rescale: each producer feeds a subset of consumers
 };
 

@@ -66,8 +66,8 @@ std::string StreamGraph::executionPlanJson() const {
       for (int ei : n.inEdges) {
         const StreamEdge& e = edges_[static_cast<size_t>(ei)];
         preds.push_back({{"id", e.sourceId},
-                         {"ship_strategy", e.partitioner ? partitionerName(e.partitioner->kind())
-                                                         : "UNRESOLVED"},
+                         {"ship_strategy",
+                          e.partitioner ? partitionerName(e.partitioner->kind()) : "UNRESOLVED"},
                          {"side", "second"}});
       }
       j["predecessors"] = preds;

@@ -19,17 +19,17 @@ enum class ChainingStrategy {
 /// One operator of the program as the user wrote it (Flink's StreamNode).
 struct StreamNode {
   int id = 0;
-  std::string name;          ///< e.g. "Map", "Source: Sequence"
-  std::string uid;           ///< user-given stable id, or empty
-  int parallelism = -1;      ///< -1: the environment's default
-  int maxParallelism = -1;   ///< -1: derived as Flink's computeDefaultMaxParallelism
+  std::string name;               ///< e.g. "Map", "Source: Sequence"
+  std::string uid;                ///< user-given stable id, or empty
+  int parallelism = -1;           ///< -1: the environment's default
+  int maxParallelism = -1;        ///< -1: derived as Flink's computeDefaultMaxParallelism
   bool parallelismFixed = false;  ///< non-parallel operators (fromElements) keep parallelism 1
   ChainingStrategy chaining = ChainingStrategy::kAlways;
   bool isSource = false;
   bool isSink = false;
   std::shared_ptr<const OperatorFactory> factory;
   std::shared_ptr<const TypeInfo> outputType;  ///< null for sinks
-  std::vector<int> inEdges;   ///< indices into StreamGraph::edges()
+  std::vector<int> inEdges;                    ///< indices into StreamGraph::edges()
   std::vector<int> outEdges;
 };
 

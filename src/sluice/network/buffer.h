@@ -23,7 +23,7 @@ struct Buffer {
   uint32_t size = 0;      ///< bytes written, <= capacity
   uint32_t capacity = 0;  ///< bytes
   BufferType type = BufferType::kData;
-  BufferPool* pool = nullptr;            ///< null for unpooled (event) buffers
+  BufferPool* pool = nullptr;           ///< null for unpooled (event) buffers
   std::unique_ptr<uint8_t[]> unpooled;  ///< storage of unpooled buffers
 
   uint32_t remaining() const { return capacity - size; }

@@ -10,7 +10,7 @@ namespace sluice {
 /// own (Flink's AbstractEvent subclasses). Watermarks are not events: they are stream
 /// elements inside data buffers (see stream_element.h).
 enum class EventType : uint8_t {
-  kEndOfPartition = 1,   ///< the producer subtask has finished; last thing in a channel
+  kEndOfPartition = 1,  ///< the producer subtask has finished; last thing in a channel
   kCheckpointBarrier = 2,
   kCancelCheckpointMarker = 3,
 };

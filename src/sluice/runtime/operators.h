@@ -131,8 +131,7 @@ struct StateKeyHash {
     if constexpr (requires { std::hash<K>{}(key); }) {
       return std::hash<K>{}(key);
     } else {
-      return static_cast<size_t>(
-          static_cast<uint32_t>(murmurHash(KeyHash<K>::hashCode(key))));
+      return static_cast<size_t>(static_cast<uint32_t>(murmurHash(KeyHash<K>::hashCode(key))));
     }
   }
 };
@@ -181,23 +180,25 @@ class StreamGroupedReduce final : public UdfOperator<F, OneInputStreamOperator<T
 
   void initializeState() override {
     const TaskInfo& info = this->getRuntimeContext().getTaskInfo();
-    state_.init(KeyGroupRangeAssignment::computeKeyGroupRangeForOperatorIndex(
-                    info.maxNumberOfParallelSubtasks, info.numberOfParallelSubtasks,
-                    info.indexOfSubtask),
-                info.maxNumberOfParallelSubtasks);
+    state_.init(
+        KeyGroupRangeAssignment::computeKeyGroupRangeForOperatorIndex(
+            info.maxNumberOfParallelSubtasks, info.numberOfParallelSubtasks, info.indexOfSubtask),
+        info.maxNumberOfParallelSubtasks);
   }
   void collect(const T& value, Timestamp timestamp) final { process(value, timestamp); }
   void processElement(const T& value, Timestamp timestamp) final { process(value, timestamp); }
 
  private:
   void process(const T& value, Timestamp timestamp) {
-    decltype(auto) key = callUserFunction(*this, [&]() -> decltype(auto) { return keySelector_(value); });
+    decltype(auto) key =
+        callUserFunction(*this, [&]() -> decltype(auto) { return keySelector_(value); });
     auto& table = state_.tableFor(key);
     auto it = table.find(key);
     if (it == table.end()) {
       it = table.emplace(K(key), value).first;
     } else {
-      it->second = callUserFunction(*this, [&] { return detail::invokeReduce(this->fn_, it->second, value); });
+      it->second = callUserFunction(
+          *this, [&] { return detail::invokeReduce(this->fn_, it->second, value); });
     }
     this->output_->collect(it->second, timestamp);
   }

@@ -11,8 +11,8 @@ namespace sluice {
 
 /// Identity of one parallel instance of an operator (Flink's TaskInfo).
 struct TaskInfo {
-  std::string taskName;         ///< the chain's name, e.g. "Source: Sequence -> Map"
-  int indexOfSubtask = 0;       ///< 0-based
+  std::string taskName;    ///< the chain's name, e.g. "Source: Sequence -> Map"
+  int indexOfSubtask = 0;  ///< 0-based
   int numberOfParallelSubtasks = 1;
   int maxNumberOfParallelSubtasks = 128;
   int attemptNumber = 0;

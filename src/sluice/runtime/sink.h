@@ -8,7 +8,7 @@ namespace sluice {
 
 /// Per-record context of a sink write (Flink's SinkWriter.Context).
 struct SinkContext {
-  Timestamp timestamp = kNoTimestamp;       ///< the record's event time, if any
+  Timestamp timestamp = kNoTimestamp;  ///< the record's event time, if any
   Timestamp currentWatermark = kMinWatermark;
 };
 

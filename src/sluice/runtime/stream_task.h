@@ -47,7 +47,9 @@ class StreamTask {
   ProcessingTimeService& processingTimeService() { return timeService_; }
   const TaskInfo& taskInfo() const { return info_; }
   /// Operator `index` of the chain (0 is the head).
-  StreamOperatorBase* operatorAt(int index) { return operators_.at(static_cast<size_t>(index)).get(); }
+  StreamOperatorBase* operatorAt(int index) {
+    return operators_.at(static_cast<size_t>(index)).get();
+  }
 
   /// Appends an operator to the chain (head first) with its own runtime context; returns it.
   StreamOperatorBase* addOperator(std::unique_ptr<StreamOperatorBase> op, const std::string& name);

@@ -4,14 +4,22 @@ namespace sluice {
 
 const char* partitionerName(PartitionerKind kind) {
   switch (kind) {
-    case PartitionerKind::kForward: return "FORWARD";
-    case PartitionerKind::kRebalance: return "REBALANCE";
-    case PartitionerKind::kRescale: return "RESCALE";
-    case PartitionerKind::kShuffle: return "SHUFFLE";
-    case PartitionerKind::kBroadcast: return "BROADCAST";
-    case PartitionerKind::kGlobal: return "GLOBAL";
-    case PartitionerKind::kHash: return "HASH";
-    case PartitionerKind::kCustom: return "CUSTOM";
+    case PartitionerKind::kForward:
+      return "FORWARD";
+    case PartitionerKind::kRebalance:
+      return "REBALANCE";
+    case PartitionerKind::kRescale:
+      return "RESCALE";
+    case PartitionerKind::kShuffle:
+      return "SHUFFLE";
+    case PartitionerKind::kBroadcast:
+      return "BROADCAST";
+    case PartitionerKind::kGlobal:
+      return "GLOBAL";
+    case PartitionerKind::kHash:
+      return "HASH";
+    case PartitionerKind::kCustom:
+      return "CUSTOM";
   }
   return "UNKNOWN";
 }

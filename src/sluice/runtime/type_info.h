@@ -24,17 +24,26 @@ enum class StreamElementTag : uint8_t {
 };
 
 /// How records are distributed over an edge's channels (Flink's StreamPartitioner kinds).
-enum class PartitionerKind { kForward, kRebalance, kRescale, kShuffle, kBroadcast, kGlobal, kHash, kCustom };
+enum class PartitionerKind {
+  kForward,
+  kRebalance,
+  kRescale,
+  kShuffle,
+  kBroadcast,
+  kGlobal,
+  kHash,
+  kCustom
+};
 
 /// Name of a partitioner kind in execution plans, as Flink prints ship strategies.
 const char* partitionerName(PartitionerKind kind);
 
 /// What a network output needs to know about its edge.
 struct EdgeContext {
-  int numChannels = 1;           ///< channels of this producer's partition
-  int producerIndex = 0;         ///< producing subtask
+  int numChannels = 1;    ///< channels of this producer's partition
+  int producerIndex = 0;  ///< producing subtask
   int consumerMaxParallelism = 128;
-  uint64_t seed = 0;             ///< for the shuffle partitioner
+  uint64_t seed = 0;  ///< for the shuffle partitioner
 };
 
 /// Consumes the elements of one input of a task: deserializes them into a reused value and
@@ -279,7 +288,8 @@ class SimplePartitioner final : public StreamPartitioner {
 template <typename T, typename KeySelector>
 class KeyGroupStreamPartitioner final : public StreamPartitioner {
  public:
-  explicit KeyGroupStreamPartitioner(KeySelector keySelector) : keySelector_(std::move(keySelector)) {}
+  explicit KeyGroupStreamPartitioner(KeySelector keySelector)
+      : keySelector_(std::move(keySelector)) {}
   PartitionerKind kind() const override { return PartitionerKind::kHash; }
   std::unique_ptr<OutputBase> createOutput(RecordWriter& writer,
                                            const EdgeContext& edge) const override {
@@ -331,17 +341,22 @@ class TypeInfoImpl final : public TypeInfo {
   std::shared_ptr<const StreamPartitioner> partitioner(PartitionerKind kind) const override {
     switch (kind) {
       case PartitionerKind::kForward:
-        return std::make_shared<SimplePartitioner<T, FirstChannelSelector, PartitionerKind::kForward>>();
+        return std::make_shared<
+            SimplePartitioner<T, FirstChannelSelector, PartitionerKind::kForward>>();
       case PartitionerKind::kGlobal:
-        return std::make_shared<SimplePartitioner<T, FirstChannelSelector, PartitionerKind::kGlobal>>();
+        return std::make_shared<
+            SimplePartitioner<T, FirstChannelSelector, PartitionerKind::kGlobal>>();
       case PartitionerKind::kRebalance:
-        return std::make_shared<SimplePartitioner<T, RoundRobinSelector, PartitionerKind::kRebalance>>();
+        return std::make_shared<
+            SimplePartitioner<T, RoundRobinSelector, PartitionerKind::kRebalance>>();
       case PartitionerKind::kRescale:
-        return std::make_shared<SimplePartitioner<T, RoundRobinSelector, PartitionerKind::kRescale>>();
+        return std::make_shared<
+            SimplePartitioner<T, RoundRobinSelector, PartitionerKind::kRescale>>();
       case PartitionerKind::kShuffle:
         return std::make_shared<SimplePartitioner<T, ShuffleSelector, PartitionerKind::kShuffle>>();
       case PartitionerKind::kBroadcast:
-        return std::make_shared<SimplePartitioner<T, BroadcastSelector, PartitionerKind::kBroadcast>>();
+        return std::make_shared<
+            SimplePartitioner<T, BroadcastSelector, PartitionerKind::kBroadcast>>();
       default:
         throw SluiceException(std::string("partitioner ") + partitionerName(kind) +
                               " needs a key selector");
