@@ -14,6 +14,7 @@
 
 #include "sluice/api/data_stream.h"
 #include "sluice/connectors/file_source.h"
+#include "wordcount/tokenizer.h"
 
 namespace {
 
@@ -77,32 +78,18 @@ void keyed(int64_t records) {
 // WordCount over a directory of text (the Gutenberg books), counts to a discarding sink.
 void wordcount(const std::string& input, int parallelism) {
   auto env = makeEnv(parallelism);
-  using WordCount = std::pair<std::string, int64_t>;
-  struct Tokenizer : sluice::RichFlatMapFunction<std::string, WordCount> {
+  using sluice::examples::WordCount;
+  struct CountWords : sluice::RichMapFunction<WordCount, WordCount> {
     sluice::LongCounter* words = nullptr;
-    WordCount word{std::string(), 1};
     void open(sluice::RuntimeContext& ctx) override { words = &ctx.getLongCounter("words"); }
-    static bool isWord(char c) {
-      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    }
-    void flatMap(const std::string& line, sluice::Collector<WordCount>& out) override {
-      const char* p = line.data();
-      const char* end = p + line.size();
-      while (p < end) {
-        while (p < end && !isWord(*p)) ++p;
-        const char* s = p;
-        while (p < end && isWord(*p)) ++p;
-        if (p > s) {
-          word.first.assign(s, p);
-          for (char& c : word.first) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-          words->add(1);
-          out.collect(word);
-        }
-      }
+    WordCount map(const WordCount& w) override {
+      words->add(1);
+      return w;
     }
   };
   sluice::fromTextFiles(*env, {input})
-      .flatMap(Tokenizer{})
+      .flatMap(sluice::examples::Tokenizer{})
+      .map(CountWords{})
       .keyBy([](const WordCount& wc) -> const std::string& { return wc.first; })
       .sum<1>()
       .sinkTo(std::make_shared<sluice::DiscardingSink<WordCount>>());

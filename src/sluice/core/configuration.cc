@@ -8,31 +8,10 @@
 #include <fmt/format.h>
 
 #include "sluice/core/exceptions.h"
+#include "sluice/core/strings.h"
 
 namespace sluice {
 namespace {
-
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && isSpace(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Signals a malformed value; `detail` (may be empty) says more than the option's type name.
 struct ParseFailure {
@@ -51,7 +30,7 @@ struct ValueTraits;
 
 template <class Int>
 Int parseInteger(std::string_view text) {
-  std::string_view digits = trim(text);
+  std::string_view digits = trimAscii(text);
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
   Int value = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -84,9 +63,9 @@ struct ValueTraits<bool> {
   static constexpr std::string_view kTypeName = "a boolean (true or false)";
   // As Flink: "true" or "false" in any case, nothing else.
   static bool parse(std::string_view text) {
-    const std::string_view trimmed = trim(text);
-    if (equalsIgnoreCase(trimmed, "true")) return true;
-    if (equalsIgnoreCase(trimmed, "false")) return false;
+    const std::string_view trimmed = trimAscii(text);
+    if (equalsIgnoreCaseAscii(trimmed, "true")) return true;
+    if (equalsIgnoreCaseAscii(trimmed, "false")) return false;
     throw ParseFailure{};
   }
   static std::string format(bool value) { return value ? "true" : "false"; }
@@ -96,7 +75,7 @@ template <>
 struct ValueTraits<double> {
   static constexpr std::string_view kTypeName = "a number";
   static double parse(std::string_view text) {
-    std::string_view digits = trim(text);
+    std::string_view digits = trimAscii(text);
     if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
     double value = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -292,7 +271,7 @@ std::string joinListValue(const std::vector<std::string>& elements) {
     const std::string& element = elements[i];
     const bool needsQuotes = element.empty() ||
                              element.find_first_of(";'\"") != std::string::npos ||
-                             trim(element).size() != element.size();
+                             trimAscii(element).size() != element.size();
     if (!needsQuotes) {
       result += element;
       continue;
@@ -309,10 +288,10 @@ std::string joinListValue(const std::vector<std::string>& elements) {
 
 std::vector<std::string> splitListValue(std::string_view value) {
   std::vector<std::string> elements;
-  if (trim(value).empty()) return elements;
+  if (trimAscii(value).empty()) return elements;
   size_t pos = 0;
   while (true) {
-    while (pos < value.size() && isSpace(value[pos])) ++pos;
+    while (pos < value.size() && isAsciiSpace(value[pos])) ++pos;
     std::string element;
     if (pos < value.size() && (value[pos] == '\'' || value[pos] == '"')) {
       const char quote = value[pos++];
@@ -334,14 +313,14 @@ std::vector<std::string> splitListValue(std::string_view value) {
         throw ConfigurationException(
             fmt::format("Could not parse list value '{}': unterminated quote", value));
       }
-      while (pos < value.size() && isSpace(value[pos])) ++pos;
+      while (pos < value.size() && isAsciiSpace(value[pos])) ++pos;
       if (pos < value.size() && value[pos] != ';') {
         throw ConfigurationException(fmt::format(
             "Could not parse list value '{}': unexpected text after a quoted element", value));
       }
     } else {
       const size_t end = std::min(value.find(';', pos), value.size());
-      element = std::string(trim(value.substr(pos, end - pos)));
+      element = std::string(trimAscii(value.substr(pos, end - pos)));
       pos = end;
     }
     elements.push_back(std::move(element));

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sluice/core/exceptions.h"
+#include "sluice/core/strings.h"
 
 namespace sluice {
 namespace {
@@ -47,24 +48,6 @@ struct ParsedDuration {
   int64_t nanosPerUnit;
 };
 
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && isSpace(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-std::string toLowerAscii(std::string_view text) {
-  std::string result(text);
-  for (char& c : result) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return result;
-}
-
 // "<sign><digits><spaces><unit>" after trimming; digits may be empty (then the text is malformed).
 struct NumberAndUnit {
   bool negative = false;
@@ -73,7 +56,7 @@ struct NumberAndUnit {
 };
 
 NumberAndUnit splitNumberAndUnit(std::string_view text) {
-  std::string_view rest = trim(text);
+  std::string_view rest = trimAscii(text);
   NumberAndUnit parts;
   if (!rest.empty() && (rest.front() == '-' || rest.front() == '+')) {
     parts.negative = rest.front() == '-';
@@ -84,7 +67,7 @@ NumberAndUnit splitNumberAndUnit(std::string_view text) {
     ++digitCount;
   }
   parts.digits = rest.substr(0, digitCount);
-  parts.unit = trim(rest.substr(digitCount));
+  parts.unit = trimAscii(rest.substr(digitCount));
   return parts;
 }
 

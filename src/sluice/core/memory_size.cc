@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sluice/core/exceptions.h"
+#include "sluice/core/strings.h"
 
 namespace sluice {
 namespace {
@@ -34,20 +35,10 @@ constexpr std::string_view kAcceptedUnits =
       "Could not parse memory size '{}': {}. Accepted units: {}", text, reason, kAcceptedUnits));
 }
 
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && isSpace(text.back())) text.remove_suffix(1);
-  return text;
-}
-
 }  // namespace
 
 int64_t parseMemorySizeBytes(std::string_view text) {
-  std::string_view rest = trim(text);
+  std::string_view rest = trimAscii(text);
   if (!rest.empty() && rest.front() == '-') {
     throwMalformed(text, "a memory size cannot be negative");
   }
@@ -63,7 +54,7 @@ int64_t parseMemorySizeBytes(std::string_view text) {
   if (ec != std::errc() || end != rest.data() + digitCount) {
     throwMalformed(text, "the number does not fit in 64 bits");
   }
-  const std::string_view unitText = trim(rest.substr(digitCount));
+  const std::string_view unitText = trimAscii(rest.substr(digitCount));
   if (unitText.empty()) {
     return value;
   }
