@@ -16,7 +16,7 @@ std::vector<uint8_t> frame(const std::vector<uint8_t>& payload) {
   std::vector<uint8_t> out(4 + payload.size());
   uint32_t n = static_cast<uint32_t>(payload.size());
   std::memcpy(out.data(), &n, 4);
-  std::memcpy(out.data() + 4, payload.data(), payload.size());
+  if (!payload.empty()) std::memcpy(out.data() + 4, payload.data(), payload.size());
   return out;
 }
 
