@@ -16,7 +16,8 @@ void writeLinesToStandardStream(const std::string& lines, bool toStdErr);
 
 /// Prints each record's text on its own line (Flink's PrintSink): prefixed by "N> " with the
 /// 1-based subtask index when the sink runs in parallel, by "id> " or "id:N> " when a sink
-/// identifier is given. Lines are buffered per subtask (up to 16 KiB) and written whole.
+/// identifier is given. Lines are buffered per subtask (up to 16 KiB, or 200 ms of processing
+/// time) and written whole.
 template <typename T>
 class PrintSink final : public Sink<T> {
  public:
@@ -30,8 +31,17 @@ class PrintSink final : public Sink<T> {
       prefix += std::to_string(context.subtaskIndex + 1);
     }
     if (!prefix.empty()) prefix += "> ";
-    return std::make_unique<Writer>(std::move(prefix), stdErr_);
+    auto writer = std::make_unique<Writer>(std::move(prefix), stdErr_);
+    if (context.processingTimeService != nullptr) {
+      // Lines of a slow stream appear within kFlushIntervalMillis, not only per 16 KiB.
+      context.processingTimeService->scheduleAtFixedRate(
+          kFlushIntervalMillis, [w = writer.get()](int64_t) { w->flush(false); });
+    }
+    return writer;
   }
+
+  /// How often buffered lines are written out when fewer than 16 KiB accumulate, ms.
+  static constexpr int64_t kFlushIntervalMillis = 200;
 
  private:
   class Writer final : public SinkWriter<T> {
