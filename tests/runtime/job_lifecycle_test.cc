@@ -124,79 +124,65 @@ TEST(JobLifecycle, BackpressureBoundsInFlightRecords) {
   EXPECT_GT(maxLag.load(), 0);
 }
 
-/// A source that emits `n` records, then idles until `release` is set.
-std::shared_ptr<FunctionSource<int64_t>> idlingSource(int n,
-                                                      std::shared_ptr<std::atomic<bool>> release,
-                                                      std::shared_ptr<std::atomic<int>> emitted) {
-  return std::make_shared<FunctionSource<int64_t>>(
-      [n, release, emitted](ReaderOutput<int64_t>& out, int) {
-        if (emitted->load() < n) {
-          out.collect(emitted->load());
-          emitted->fetch_add(1);
+/// A job on a ManualClock whose source emits three records, then idles until release():
+/// source -> rebalance -> sink, so the records cross one network buffer.
+struct IdlingJob {
+  explicit IdlingJob(int64_t bufferTimeoutMillis) {
+    auto env = makeEnv(1);
+    env->setClock(clock).setBufferTimeout(bufferTimeoutMillis);
+    auto source = std::make_shared<FunctionSource<int64_t>>(
+        [released = released, emitted = emitted](ReaderOutput<int64_t>& out, int) {
+          if (emitted->load() < 3) {
+            out.collect(emitted->load());
+            emitted->fetch_add(1);
+            return InputStatus::kMoreAvailable;
+          }
+          if (released->load()) return InputStatus::kEndOfInput;
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
           return InputStatus::kMoreAvailable;
-        }
-        if (release->load()) return InputStatus::kEndOfInput;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        return InputStatus::kMoreAvailable;
-      });
-}
+        });
+    env->fromSource<int64_t, SubtaskSplit>(source, "Three").rebalance().sinkTo(sink);
+    client = env->executeAsync();
+  }
+  int64_t received() const { return sink->shared()->count.load(); }
+  void finish() {
+    released->store(true);
+    client->getJobExecutionResult();
+  }
+
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(1000);
+  std::shared_ptr<std::atomic<bool>> released = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<int>> emitted = std::make_shared<std::atomic<int>>(0);
+  std::shared_ptr<CollectSink<int64_t>> sink = std::make_shared<CollectSink<int64_t>>();
+  std::unique_ptr<JobClient> client;
+};
 
 TEST(JobLifecycle, BufferTimeoutFlushesOnTheInjectedClock) {
-  auto clock = std::make_shared<ManualClock>(1000);
-  auto env = makeEnv(1);
-  env->setClock(clock).setBufferTimeout(100);
-  auto release = std::make_shared<std::atomic<bool>>(false);
-  auto emitted = std::make_shared<std::atomic<int>>(0);
-  auto sink = std::make_shared<CollectSink<int64_t>>();
-  env->fromSource<int64_t, SubtaskSplit>(idlingSource(3, release, emitted), "Three")
-      .rebalance()
-      .sinkTo(sink);
-  auto client = env->executeAsync();
-  ASSERT_TRUE(eventually([&] { return emitted->load() == 3; }));
+  IdlingJob job(100);
+  ASSERT_TRUE(eventually([&] { return job.emitted->load() == 3; }));
   // Time has not moved: the three records wait in a partly filled buffer.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(sink->shared()->count.load(), 0);
-  clock->advance(100);
-  EXPECT_TRUE(eventually([&] { return sink->shared()->count.load() == 3; }));
-  release->store(true);
-  client->getJobExecutionResult();
-  EXPECT_EQ(sink->values(), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_EQ(job.received(), 0);
+  job.clock->advance(100);
+  EXPECT_TRUE(eventually([&] { return job.received() == 3; }));
+  job.finish();
+  EXPECT_EQ(job.sink->values(), (std::vector<int64_t>{0, 1, 2}));
 }
 
 TEST(JobLifecycle, BufferTimeoutZeroSendsEveryRecordAtOnce) {
-  auto clock = std::make_shared<ManualClock>(0);
-  auto env = makeEnv(1);
-  env->setClock(clock).setBufferTimeout(0);
-  auto release = std::make_shared<std::atomic<bool>>(false);
-  auto emitted = std::make_shared<std::atomic<int>>(0);
-  auto sink = std::make_shared<CollectSink<int64_t>>();
-  env->fromSource<int64_t, SubtaskSplit>(idlingSource(3, release, emitted), "Three")
-      .rebalance()
-      .sinkTo(sink);
-  auto client = env->executeAsync();
-  EXPECT_TRUE(eventually([&] { return sink->shared()->count.load() == 3; }));
-  release->store(true);
-  client->getJobExecutionResult();
+  IdlingJob job(0);
+  EXPECT_TRUE(eventually([&] { return job.received() == 3; }));
+  job.finish();
 }
 
 TEST(JobLifecycle, BufferTimeoutMinusOneWaitsForFullBuffersOrTheEnd) {
-  auto clock = std::make_shared<ManualClock>(0);
-  auto env = makeEnv(1);
-  env->setClock(clock).setBufferTimeout(-1);
-  auto release = std::make_shared<std::atomic<bool>>(false);
-  auto emitted = std::make_shared<std::atomic<int>>(0);
-  auto sink = std::make_shared<CollectSink<int64_t>>();
-  env->fromSource<int64_t, SubtaskSplit>(idlingSource(3, release, emitted), "Three")
-      .rebalance()
-      .sinkTo(sink);
-  auto client = env->executeAsync();
-  ASSERT_TRUE(eventually([&] { return emitted->load() == 3; }));
-  clock->advance(1000000);
+  IdlingJob job(-1);
+  ASSERT_TRUE(eventually([&] { return job.emitted->load() == 3; }));
+  job.clock->advance(1000000);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(sink->shared()->count.load(), 0);
-  release->store(true);
-  client->getJobExecutionResult();
-  EXPECT_EQ(sink->shared()->count.load(), 3);
+  EXPECT_EQ(job.received(), 0);
+  job.finish();
+  EXPECT_EQ(job.received(), 3);
 }
 
 TEST(JobLifecycle, RecordsLargerThanABufferCrossTheNetwork) {
