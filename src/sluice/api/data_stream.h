@@ -222,6 +222,12 @@ class SingleOutputStreamOperator : public DataStream<T> {
   }
   int getId() const { return nodeId_; }
 
+  /// The records this operator emitted to side output `tag` (Flink's getSideOutput).
+  template <typename X>
+  DataStream<X> getSideOutput(const OutputTag<X>& tag) const {
+    return DataStream<X>(this->env_, {{nodeId_, nullptr, tag.id, typeInfoOf<X>()}});
+  }
+
  private:
   StreamNode& node() { return this->env_->streamGraph().node(nodeId_); }
   int nodeId_;

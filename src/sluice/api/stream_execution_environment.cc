@@ -91,8 +91,12 @@ SingleOutputStreamOperator<int64_t> StreamExecutionEnvironment::fromSequence(int
 int StreamExecutionEnvironment::addNode(StreamNode node, const std::vector<Upstream>& inputs1,
                                         const std::vector<Upstream>& inputs2) {
   int id = graph_.addNode(std::move(node)).id;
-  for (const auto& u : inputs1) graph_.addEdge(StreamEdge{u.nodeId, id, 0, u.partitioner});
-  for (const auto& u : inputs2) graph_.addEdge(StreamEdge{u.nodeId, id, 1, u.partitioner});
+  for (const auto& u : inputs1) {
+    graph_.addEdge(StreamEdge{u.nodeId, id, 0, u.partitioner, u.sideOutputTag, u.type});
+  }
+  for (const auto& u : inputs2) {
+    graph_.addEdge(StreamEdge{u.nodeId, id, 1, u.partitioner, u.sideOutputTag, u.type});
+  }
   return id;
 }
 

@@ -88,6 +88,8 @@ class StreamExecutionEnvironment {
   struct Upstream {
     int nodeId;
     std::shared_ptr<const StreamPartitioner> partitioner;
+    std::string sideOutputTag = {};             ///< empty: the main output
+    std::shared_ptr<const TypeInfo> type = {};  ///< record type of a side output
   };
   /// Adds `node` with edges from `inputs1` (input 0) and `inputs2` (input 1); returns its id.
   int addNode(StreamNode node, const std::vector<Upstream>& inputs1,

@@ -144,9 +144,15 @@ class LocalJob final : public JobClient {
         for (size_t k = 0; k < v.chain.size(); ++k) indexInChain[v.chain[k]] = static_cast<int>(k);
         for (int k = static_cast<int>(v.chain.size()) - 1; k >= 0; --k) {
           const StreamNode& node = g.node(v.chain[static_cast<size_t>(k)]);
-          std::vector<OutputBase*> outs;
+          // Outputs grouped by side output tag ("" is the main output), with the edge type.
+          std::map<std::string,
+                   std::pair<std::shared_ptr<const TypeInfo>, std::vector<OutputBase*>>>
+              outputsByTag;
+          outputsByTag[""].first = node.outputType;
           for (int ei : node.outEdges) {
             const StreamEdge& se = g.edges()[static_cast<size_t>(ei)];
+            auto& [edgeType, outs] = outputsByTag[se.sideOutputTag];
+            edgeType = se.type;
             auto chained = indexInChain.find(se.targetId);
             if (chained != indexInChain.end()) {
               outs.push_back(task->operatorAt(chained->second)->input(se.typeNumber));
@@ -164,16 +170,22 @@ class LocalJob final : public JobClient {
             edge.seed = options_.seed;
             outs.push_back(task->adoptOutput(se.partitioner->createOutput(writer, edge)));
           }
-          OutputBase* output = nullptr;
-          if (outs.size() == 1) {
-            output = outs[0];
-          } else if (outs.size() > 1) {
-            output = task->adoptOutput(node.outputType->createBroadcastingOutput(outs));
-          } else if (node.outputType) {
-            output = task->adoptOutput(node.outputType->createDiscardingOutput());
+          std::map<std::string, OutputBase*> combined;
+          for (auto& [tag, typedOuts] : outputsByTag) {
+            auto& [edgeType, outs] = typedOuts;
+            if (outs.size() == 1) {
+              combined[tag] = outs[0];
+            } else if (outs.size() > 1) {
+              combined[tag] = task->adoptOutput(edgeType->createBroadcastingOutput(outs));
+            } else if (tag.empty() && edgeType) {
+              combined[tag] = task->adoptOutput(edgeType->createDiscardingOutput());
+            }
           }
+          OutputBase* output = combined.count("") ? combined[""] : nullptr;
+          combined.erase("");
           auto c = coordinators_.find(node.id);
-          task->setupOperator(k, output, c == coordinators_.end() ? nullptr : c->second.get());
+          task->setupOperator(k, output, c == coordinators_.end() ? nullptr : c->second.get(),
+                              std::move(combined));
         }
       }
     }
@@ -191,7 +203,7 @@ class LocalJob final : public JobClient {
         for (int jeId : v.inputs) {
           const JobEdge& je = jobGraph_.edges()[static_cast<size_t>(jeId)];
           const StreamEdge& se = g.edges()[static_cast<size_t>(je.streamEdge)];
-          inputTypes[static_cast<size_t>(se.typeNumber)] = g.node(se.sourceId).outputType;
+          inputTypes[static_cast<size_t>(se.typeNumber)] = se.type;
           int p = vertices[static_cast<size_t>(je.sourceVertex)].parallelism;
           for (int i = 0; i < p; ++i) {
             const auto& consumers = consumersOf[static_cast<size_t>(jeId)][static_cast<size_t>(i)];

@@ -13,6 +13,7 @@ StreamNode& StreamGraph::addNode(StreamNode node) {
 }
 
 void StreamGraph::addEdge(StreamEdge edge) {
+  if (!edge.type) edge.type = node(edge.sourceId).outputType;
   int index = static_cast<int>(edges_.size());
   node(edge.sourceId).outEdges.push_back(index);
   node(edge.targetId).inEdges.push_back(index);
@@ -38,9 +39,9 @@ void StreamGraph::resolve(int defaultParallelism, int defaultMaxParallelism) {
     const StreamNode& up = node(e.sourceId);
     const StreamNode& down = node(e.targetId);
     if (!e.partitioner) {
-      e.partitioner = up.outputType->partitioner(up.parallelism == down.parallelism
-                                                     ? PartitionerKind::kForward
-                                                     : PartitionerKind::kRebalance);
+      e.partitioner =
+          e.type->partitioner(up.parallelism == down.parallelism ? PartitionerKind::kForward
+                                                                 : PartitionerKind::kRebalance);
     } else if (e.partitioner->kind() == PartitionerKind::kForward &&
                up.parallelism != down.parallelism) {
       throw ConfigurationException(

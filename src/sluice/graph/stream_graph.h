@@ -40,6 +40,10 @@ struct StreamEdge {
   int typeNumber = 0;  ///< which input of the target (0, or 1 for the second connected input)
   /// null: forward when both sides have the same parallelism, else rebalance (as Flink).
   std::shared_ptr<const StreamPartitioner> partitioner;
+  /// Non-empty: the edge carries the source's side output with this tag id.
+  std::string sideOutputTag;
+  /// Type of the records on the edge; null means the source node's output type.
+  std::shared_ptr<const TypeInfo> type;
 };
 
 /// The program's dataflow as built by the DataStream API (Flink's StreamGraph). Nodes are

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "sluice/core/time.h"
@@ -50,6 +51,14 @@ class DiscardingOutput final : public Output<T> {
  public:
   void collect(const T&, Timestamp) override {}
   void emitWatermark(Watermark) override {}
+};
+
+/// Names a side output of type T (Flink's OutputTag): operators emit into it next to their main
+/// output, and getSideOutput(tag) turns it into a stream. Tags are equal when their ids are.
+template <typename T>
+struct OutputTag {
+  explicit OutputTag(std::string tagId) : id(std::move(tagId)) {}
+  std::string id;
 };
 
 /// What user functions emit into (Flink's Collector): a final class so that the call from a

@@ -24,14 +24,28 @@ enum class InputStatus {
 template <typename T>
 class ReaderOutput final {
  public:
-  explicit ReaderOutput(Output<T>* output = nullptr) : output_(output) {}
+  explicit ReaderOutput(Output<T>* output = nullptr,
+                        const std::map<std::string, OutputBase*>* sideOutputs = nullptr)
+      : output_(output), sideOutputs_(sideOutputs) {}
   void collect(const T& value) { output_->collect(value, kNoTimestamp); }
   /// Emits `value` with event time `timestamp` (ms since epoch).
   void collect(const T& value, Timestamp timestamp) { output_->collect(value, timestamp); }
   void emitWatermark(Watermark watermark) { output_->emitWatermark(watermark); }
+  /// Emits `value` to side output `tag` (e.g. bad records); dropped when nothing consumes it.
+  template <typename X>
+  void collect(const OutputTag<X>& tag, const X& value, Timestamp timestamp = kNoTimestamp) {
+    if (sideOutputs_ == nullptr) return;
+    auto it = sideOutputs_->find(tag.id);
+    if (it != sideOutputs_->end()) static_cast<Output<X>*>(it->second)->collect(value, timestamp);
+  }
+  /// Whether side output `tag` has a consumer.
+  bool hasSideOutput(const std::string& tagId) const {
+    return sideOutputs_ != nullptr && sideOutputs_->count(tagId) > 0;
+  }
 
  private:
   Output<T>* output_;
+  const std::map<std::string, OutputBase*>* sideOutputs_;
 };
 
 /// The reader's view of its subtask and of the enumerator (Flink's SourceReaderContext).
@@ -183,7 +197,7 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
 
   void setup(const StreamOperatorContext& context, OutputBase* output) override {
     SourceOperatorBase::setup(context, output);
-    output_ = ReaderOutput<T>(static_cast<Output<T>*>(output));
+    output_ = ReaderOutput<T>(static_cast<Output<T>*>(output), &context_.sideOutputs);
     coordinator_ = static_cast<SourceCoordinator<SplitT>*>(context.coordinator);
   }
   void open() override {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -48,6 +49,8 @@ struct StreamOperatorContext {
   ProcessingTimeService* processingTimeService = nullptr;
   Mailbox* mailbox = nullptr;
   OperatorCoordinator* coordinator = nullptr;
+  /// Side outputs that have consumers, by tag id; each is an Output<X> of the tag's type.
+  std::map<std::string, OutputBase*> sideOutputs;
 };
 
 /// The lifecycle every operator shares (Flink's StreamOperator): setup → initializeState →
@@ -81,6 +84,13 @@ class StreamOperatorBase {
   virtual int numInputs() const { return 1; }
 
   RuntimeContext& getRuntimeContext() const { return *context_.runtimeContext; }
+  /// The output of side output `tag`, or null when nothing consumes it (then records emitted
+  /// there are dropped, as in Flink). Look it up once (e.g. in open()), not per record.
+  template <typename X>
+  Output<X>* sideOutput(const OutputTag<X>& tag) const {
+    auto it = context_.sideOutputs.find(tag.id);
+    return it == context_.sideOutputs.end() ? nullptr : static_cast<Output<X>*>(it->second);
+  }
   const StreamOperatorContext& context() const { return context_; }
   /// "Map (2/4)".
   std::string nameWithSubtask() const {

@@ -24,8 +24,10 @@ StreamOperatorBase* StreamTask::addOperator(std::unique_ptr<StreamOperatorBase> 
   return operators_.back().get();
 }
 
-void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator) {
+void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator,
+                               std::map<std::string, OutputBase*> sideOutputs) {
   StreamOperatorContext context;
+  context.sideOutputs = std::move(sideOutputs);
   context.runtimeContext = contexts_[static_cast<size_t>(index)].get();
   context.processingTimeService = &timeService_;
   context.mailbox = &mailbox_;

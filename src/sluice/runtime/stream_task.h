@@ -53,8 +53,10 @@ class StreamTask {
 
   /// Appends an operator to the chain (head first) with its own runtime context; returns it.
   StreamOperatorBase* addOperator(std::unique_ptr<StreamOperatorBase> op, const std::string& name);
-  /// Wires operator `index`: calls its setup() with `output` and `coordinator`.
-  void setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator);
+  /// Wires operator `index`: calls its setup() with `output`, `coordinator` and the outputs of
+  /// its side outputs by tag id.
+  void setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator,
+                     std::map<std::string, OutputBase*> sideOutputs = {});
   /// Creates a writer into `partition`, owned by the task.
   RecordWriter& addRecordWriter(ResultPartition& partition);
   /// Keeps `output` alive as long as the task; returns it.
