@@ -14,6 +14,7 @@
 #include "sluice/api/stream_execution_environment.h"
 #include "sluice/runtime/operators.h"
 #include "sluice/runtime/sink.h"
+#include "sluice/runtime/timestamps_and_watermarks.h"
 #include "sluice/runtime/type_info.h"
 
 namespace sluice {
@@ -102,6 +103,15 @@ class DataStream {
   template <typename F>
   SingleOutputStreamOperator<T> filter(F fn) const {
     return transform<T>("Filter", [fn] { return std::make_unique<StreamFilter<T, F>>(fn); });
+  }
+
+  /// Gives records timestamps and generates watermarks with `strategy` (Flink's
+  /// assignTimestampsAndWatermarks); upstream watermarks are dropped.
+  SingleOutputStreamOperator<T> assignTimestampsAndWatermarks(
+      const WatermarkStrategy<T>& strategy) const {
+    return transform<T>("Timestamps/Watermarks", [strategy] {
+      return std::make_unique<TimestampsAndWatermarksOperator<T>>(strategy);
+    });
   }
 
   /// Partitions by the key `keySelector(record)`, into key groups as Flink's
@@ -420,9 +430,16 @@ std::vector<StreamExecutionEnvironment::Upstream> StreamExecutionEnvironment::ke
 template <typename T, typename SplitT>
 SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromSource(
     std::shared_ptr<const Source<T, SplitT>> source, const std::string& name) {
+  return fromSource<T, SplitT>(std::move(source), WatermarkStrategy<T>(), name);
+}
+
+template <typename T, typename SplitT>
+SingleOutputStreamOperator<T> StreamExecutionEnvironment::fromSource(
+    std::shared_ptr<const Source<T, SplitT>> source, const WatermarkStrategy<T>& strategy,
+    const std::string& name) {
   auto factory = std::make_shared<FunctionOperatorFactory>(
-      [source]() -> std::unique_ptr<StreamOperatorBase> {
-        return std::make_unique<SourceOperator<T, SplitT>>(source);
+      [source, strategy]() -> std::unique_ptr<StreamOperatorBase> {
+        return std::make_unique<SourceOperator<T, SplitT>>(source, strategy);
       },
       [source](int parallelism) -> std::unique_ptr<OperatorCoordinator> {
         return std::make_unique<SourceCoordinator<SplitT>>(

@@ -27,6 +27,7 @@ StreamExecutionEnvironment::StreamExecutionEnvironment(const Configuration& conf
         "taskmanager.memory.segment-size must be between 64 bytes and 1 gb");
   }
   options_.segmentSize = static_cast<uint32_t>(segment);
+  setAutoWatermarkInterval(configuration_.get(kAutoWatermarkInterval).millis);
   options_.buffersPerChannel = configuration_.get(kNetworkBuffersPerChannel);
   options_.floatingBuffers = configuration_.get(kNetworkFloatingBuffersPerGate);
   if (options_.buffersPerChannel < 1 || options_.floatingBuffers < 0) {
@@ -70,6 +71,15 @@ StreamExecutionEnvironment& StreamExecutionEnvironment::disableOperatorChaining(
 
 StreamExecutionEnvironment& StreamExecutionEnvironment::setClock(std::shared_ptr<Clock> clock) {
   options_.clock = std::move(clock);
+  return *this;
+}
+
+StreamExecutionEnvironment& StreamExecutionEnvironment::setAutoWatermarkInterval(int64_t millis) {
+  if (millis < 0) {
+    throw ConfigurationException("auto watermark interval must be >= 0 ms, got " +
+                                 std::to_string(millis));
+  }
+  options_.autoWatermarkIntervalMillis = millis;
   return *this;
 }
 

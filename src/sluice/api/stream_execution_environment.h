@@ -11,6 +11,7 @@
 #include "sluice/core/configuration.h"
 #include "sluice/graph/stream_graph.h"
 #include "sluice/runtime/source.h"
+#include "sluice/runtime/watermark_strategy.h"
 
 namespace sluice {
 
@@ -56,6 +57,10 @@ class StreamExecutionEnvironment {
   bool isChainingEnabled() const { return chainingEnabled_; }
   /// Processing time source for timers and buffer timeouts (tests inject a ManualClock).
   StreamExecutionEnvironment& setClock(std::shared_ptr<Clock> clock);
+  /// How often watermark generators emit, ms (pipeline.auto-watermark-interval); 0 disables
+  /// periodic watermarks. Throws unless >= 0.
+  StreamExecutionEnvironment& setAutoWatermarkInterval(int64_t millis);
+  int64_t getAutoWatermarkInterval() const { return options_.autoWatermarkIntervalMillis; }
   /// Seed of random partitioning (shuffle), so that replays choose the same channels.
   StreamExecutionEnvironment& setSeed(uint64_t seed);
   const Configuration& getConfiguration() const { return configuration_; }
@@ -69,9 +74,16 @@ class StreamExecutionEnvironment {
   /// The numbers from `from` to `to`, both inclusive, read in parallel (Flink's fromSequence).
   /// Throws SluiceException when from > to.
   SingleOutputStreamOperator<int64_t> fromSequence(int64_t from, int64_t to);
-  /// A stream from a split-based source (Flink's fromSource, FLIP-27).
+  /// A stream from a split-based source (Flink's fromSource, FLIP-27), without timestamps or
+  /// watermarks (event time advances only at the end of a bounded source).
   template <typename T, typename SplitT>
   SingleOutputStreamOperator<T> fromSource(std::shared_ptr<const Source<T, SplitT>> source,
+                                           const std::string& name);
+  /// A stream from a split-based source whose timestamps and watermarks come from `strategy`,
+  /// applied per split inside the source (Flink's fromSource(source, strategy, name)).
+  template <typename T, typename SplitT>
+  SingleOutputStreamOperator<T> fromSource(std::shared_ptr<const Source<T, SplitT>> source,
+                                           const WatermarkStrategy<T>& strategy,
                                            const std::string& name);
 
   /// The plan as JSON, as Flink's getExecutionPlan().

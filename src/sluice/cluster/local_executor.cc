@@ -107,6 +107,7 @@ class LocalJob final : public JobClient {
         auto task =
             std::make_unique<StreamTask>(info, scheduler_, owner++, options_.bufferTimeoutMillis);
         task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
+        task->setAutoWatermarkInterval(options_.autoWatermarkIntervalMillis);
         for (int nodeId : v.chain) {
           task->addOperator(g.node(nodeId).factory->createOperator(), g.node(nodeId).name);
         }

@@ -17,7 +17,8 @@ struct ExecutionOptions {
   int buffersPerChannel = 2;          ///< taskmanager.network.memory.buffers-per-channel
   int floatingBuffers = 8;            ///< taskmanager.network.memory.floating-buffers-per-gate
   std::shared_ptr<Clock> clock = SystemClock::instance();
-  uint64_t seed = 0;  ///< for random partitioning (shuffle)
+  uint64_t seed = 0;                          ///< for random partitioning (shuffle)
+  int64_t autoWatermarkIntervalMillis = 200;  ///< pipeline.auto-watermark-interval
 };
 
 /// Network statistics of a job, for tests and benchmarks.

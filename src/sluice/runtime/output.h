@@ -14,6 +14,9 @@ class OutputBase {
   virtual ~OutputBase() = default;
   /// Forwards a watermark downstream (to chained operators, or broadcast to every channel).
   virtual void emitWatermark(Watermark watermark) = 0;
+  /// Forwards a change of watermark status: `idle` when the stream will send no watermarks for
+  /// now, so that consumers no longer wait for it (Flink's WatermarkStatus).
+  virtual void emitWatermarkStatus(bool idle) = 0;
 };
 
 /// Where an operator emits records of type T (Flink's Output<StreamRecord<T>>). A chained
@@ -40,6 +43,9 @@ class BroadcastingOutput final : public Output<T> {
   void emitWatermark(Watermark watermark) override {
     for (auto* o : outputs_) o->emitWatermark(watermark);
   }
+  void emitWatermarkStatus(bool idle) override {
+    for (auto* o : outputs_) o->emitWatermarkStatus(idle);
+  }
 
  private:
   std::vector<Output<T>*> outputs_;
@@ -51,6 +57,7 @@ class DiscardingOutput final : public Output<T> {
  public:
   void collect(const T&, Timestamp) override {}
   void emitWatermark(Watermark) override {}
+  void emitWatermarkStatus(bool) override {}
 };
 
 /// Names a side output of type T (Flink's OutputTag): operators emit into it next to their main

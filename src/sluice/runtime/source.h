@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/runtime/watermark_strategy.h"
 
 namespace sluice {
 
@@ -19,18 +20,171 @@ enum class InputStatus {
   kEndOfInput,        ///< the reader is done for good
 };
 
+/// Event time of one source subtask (Flink's SourceOperator watermark handling with
+/// ProgressiveTimestampsAndWatermarks): timestamps from the strategy's assigner, one watermark
+/// generator per split (or one for records emitted without a split), and the subtask's
+/// watermark = minimum over its non-idle splits, emitted when it advances; idle when all are.
+/// Task thread only.
+template <typename T>
+class SourceWatermarks {
+ public:
+  /// Watermark state of one split (or of the reader's main output).
+  struct SplitState final : WatermarkOutput {
+    std::unique_ptr<WatermarkGenerator<T>> generator;
+    Timestamp watermark = kMinWatermark;
+    bool idle = false;
+    bool changed = false;
+    void emitWatermark(Watermark w) override {
+      if (w.timestamp > watermark) {
+        watermark = w.timestamp;
+        changed = true;
+      }
+      markActive();
+    }
+    void markIdle() override {
+      if (!idle) changed = true;
+      idle = true;
+    }
+    void markActive() override {
+      if (idle) changed = true;
+      idle = false;
+    }
+  };
+
+  SourceWatermarks(WatermarkStrategy<T> strategy, Output<T>* output, std::function<int64_t()> clock)
+      : strategy_(std::move(strategy)), output_(output), clock_(std::move(clock)) {
+    // The main generator exists from the start, so a subtask that never emits still holds event
+    // time back — until its idleness timeout marks it idle (as Flink).
+    main_.generator = strategy_.createWatermarkGenerator(clock_);
+  }
+
+  /// Timestamp of a record: from the assigner, else the one it carries.
+  Timestamp assign(const T& value, Timestamp recordTimestamp) const {
+    const auto& assigner = strategy_.timestampAssigner();
+    return assigner ? assigner(value, recordTimestamp) : recordTimestamp;
+  }
+  void onEvent(SplitState& split, const T& value, Timestamp timestamp) {
+    split.generator->onEvent(value, timestamp, split);
+    if (split.changed) update();
+  }
+  /// Runs every generator's periodic emission and forwards progress.
+  void onPeriodicEmit() {
+    main_.generator->onPeriodicEmit(main_);
+    for (auto& [id, s] : splits_) s.generator->onPeriodicEmit(s);
+    update();
+  }
+  SplitState& main() {
+    mainUsed_ = true;
+    return main_;
+  }
+  SplitState& split(const std::string& splitId) {
+    auto [it, fresh] = splits_.try_emplace(splitId);
+    if (fresh) it->second.generator = strategy_.createWatermarkGenerator(clock_);
+    return it->second;
+  }
+  void releaseSplit(const std::string& splitId) {
+    splits_.erase(splitId);
+    update();
+  }
+
+ private:
+  void update() {
+    Timestamp min = kMaxWatermark;
+    bool anyActive = false;
+    // The main output counts unless the reader works with split outputs only.
+    bool countMain = mainUsed_ || splits_.empty();
+    auto visit = [&](SplitState& s) {
+      s.changed = false;
+      if (s.idle) return;
+      anyActive = true;
+      if (s.watermark < min) min = s.watermark;
+    };
+    if (countMain) visit(main_);
+    for (auto& [id, s] : splits_) visit(s);
+    if (!anyActive) {
+      if (!idle_) {
+        idle_ = true;
+        output_->emitWatermarkStatus(true);
+      }
+      return;
+    }
+    if (idle_) {
+      idle_ = false;
+      output_->emitWatermarkStatus(false);
+    }
+    if (min > emitted_) {
+      emitted_ = min;
+      output_->emitWatermark(Watermark{min});
+    }
+  }
+
+  WatermarkStrategy<T> strategy_;
+  Output<T>* output_;
+  std::function<int64_t()> clock_;
+  SplitState main_;
+  bool mainUsed_ = false;
+  std::map<std::string, SplitState> splits_;
+  Timestamp emitted_ = kMinWatermark;
+  bool idle_ = false;
+};
+
+template <typename T>
+class ReaderOutput;
+
+/// The output of one split (Flink's SourceOutput): records emitted here drive that split's
+/// watermark generator. Obtained from ReaderOutput::createOutputForSplit.
+template <typename T>
+class SourceOutput final {
+ public:
+  SourceOutput(Output<T>* output, SourceWatermarks<T>* watermarks,
+               typename SourceWatermarks<T>::SplitState* split)
+      : output_(output), watermarks_(watermarks), split_(split) {}
+  void collect(const T& value) { collect(value, kNoTimestamp); }
+  void collect(const T& value, Timestamp timestamp) {
+    if (watermarks_ != nullptr) {
+      timestamp = watermarks_->assign(value, timestamp);
+      watermarks_->onEvent(*split_, value, timestamp);
+    }
+    output_->collect(value, timestamp);
+  }
+
+ private:
+  Output<T>* output_;
+  SourceWatermarks<T>* watermarks_;
+  typename SourceWatermarks<T>::SplitState* split_;
+};
+
 /// Where a source reader emits (Flink's ReaderOutput). Final, so the call inlines into the
-/// reader's loop; one virtual call reaches the first chained operator.
+/// reader's loop; one virtual call reaches the first chained operator. With a watermark
+/// strategy, records get their timestamps here and feed the watermark generators.
 template <typename T>
 class ReaderOutput final {
  public:
   explicit ReaderOutput(Output<T>* output = nullptr,
-                        const std::map<std::string, OutputBase*>* sideOutputs = nullptr)
-      : output_(output), sideOutputs_(sideOutputs) {}
-  void collect(const T& value) { output_->collect(value, kNoTimestamp); }
-  /// Emits `value` with event time `timestamp` (ms since epoch).
-  void collect(const T& value, Timestamp timestamp) { output_->collect(value, timestamp); }
+                        const std::map<std::string, OutputBase*>* sideOutputs = nullptr,
+                        SourceWatermarks<T>* watermarks = nullptr)
+      : output_(output), sideOutputs_(sideOutputs), watermarks_(watermarks) {}
+  void collect(const T& value) { collect(value, kNoTimestamp); }
+  /// Emits `value` with event time `timestamp` (ms since epoch); a timestamp assigner of the
+  /// source's watermark strategy replaces it.
+  void collect(const T& value, Timestamp timestamp) {
+    if (watermarks_ != nullptr) {
+      timestamp = watermarks_->assign(value, timestamp);
+      watermarks_->onEvent(watermarks_->main(), value, timestamp);
+    }
+    output_->collect(value, timestamp);
+  }
   void emitWatermark(Watermark watermark) { output_->emitWatermark(watermark); }
+  /// An output whose records drive the watermark generator of split `splitId` (Flink's
+  /// createOutputForSplit); valid until releaseOutputForSplit(splitId).
+  SourceOutput<T> createOutputForSplit(const std::string& splitId) {
+    if (watermarks_ == nullptr) return SourceOutput<T>(output_, nullptr, nullptr);
+    return SourceOutput<T>(output_, watermarks_, &watermarks_->split(splitId));
+  }
+  /// The split is finished: its watermark no longer holds the subtask back.
+  void releaseOutputForSplit(const std::string& splitId) {
+    if (watermarks_ != nullptr) watermarks_->releaseSplit(splitId);
+  }
   /// Emits `value` to side output `tag` (e.g. bad records); dropped when nothing consumes it.
   template <typename X>
   void collect(const OutputTag<X>& tag, const X& value, Timestamp timestamp = kNoTimestamp) {
@@ -46,6 +200,7 @@ class ReaderOutput final {
  private:
   Output<T>* output_;
   const std::map<std::string, OutputBase*>* sideOutputs_;
+  SourceWatermarks<T>* watermarks_;
 };
 
 /// The reader's view of its subtask and of the enumerator (Flink's SourceReaderContext).
@@ -192,15 +347,25 @@ class SourceOperatorBase : public StreamOperatorBase {
 template <typename T, typename SplitT>
 class SourceOperator final : public SourceOperatorBase, public SourceReaderContext {
  public:
-  explicit SourceOperator(std::shared_ptr<const Source<T, SplitT>> source)
-      : source_(std::move(source)) {}
+  SourceOperator(std::shared_ptr<const Source<T, SplitT>> source, WatermarkStrategy<T> strategy)
+      : source_(std::move(source)), strategy_(std::move(strategy)) {}
 
   void setup(const StreamOperatorContext& context, OutputBase* output) override {
     SourceOperatorBase::setup(context, output);
-    output_ = ReaderOutput<T>(static_cast<Output<T>*>(output), &context_.sideOutputs);
+    mainOutput_ = static_cast<Output<T>*>(output);
     coordinator_ = static_cast<SourceCoordinator<SplitT>*>(context.coordinator);
   }
   void open() override {
+    ProcessingTimeService* time = context_.processingTimeService;
+    if (strategy_.generatesWatermarks()) {
+      watermarks_ = std::make_unique<SourceWatermarks<T>>(
+          strategy_, mainOutput_, [time] { return time->currentProcessingTime(); });
+      if (context_.autoWatermarkIntervalMillis > 0) {
+        time->scheduleAtFixedRate(context_.autoWatermarkIntervalMillis,
+                                  [w = watermarks_.get()](int64_t) { w->onPeriodicEmit(); });
+      }
+    }
+    output_ = ReaderOutput<T>(mainOutput_, &context_.sideOutputs, watermarks_.get());
     reader_ = source_->createReader(*this);
     typename SourceCoordinator<SplitT>::ReaderGateway gateway;
     gateway.mailbox = context_.mailbox;
@@ -214,7 +379,13 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
     reader_->start();
   }
   InputStatus emitNext() override {
-    return callUserFunction(*this, [&] { return reader_->pollNext(output_); });
+    InputStatus status = callUserFunction(*this, [&] { return reader_->pollNext(output_); });
+    if (status == InputStatus::kEndOfInput) {
+      if (watermarks_) watermarks_->onPeriodicEmit();
+      // A finished source lets every event-time timer downstream fire (as Flink).
+      mainOutput_->emitWatermark(Watermark{kMaxWatermark});
+    }
+    return status;
   }
   void close() override {
     if (reader_) reader_->close();
@@ -230,7 +401,10 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
 
  private:
   std::shared_ptr<const Source<T, SplitT>> source_;
+  WatermarkStrategy<T> strategy_;
+  std::unique_ptr<SourceWatermarks<T>> watermarks_;
   std::unique_ptr<SourceReader<T, SplitT>> reader_;
+  Output<T>* mainOutput_ = nullptr;
   ReaderOutput<T> output_;
   SourceCoordinator<SplitT>* coordinator_ = nullptr;
 };

@@ -49,6 +49,8 @@ struct StreamOperatorContext {
   ProcessingTimeService* processingTimeService = nullptr;
   Mailbox* mailbox = nullptr;
   OperatorCoordinator* coordinator = nullptr;
+  /// pipeline.auto-watermark-interval: period of watermark generators, ms; 0 disables.
+  int64_t autoWatermarkIntervalMillis = 200;
   /// Side outputs that have consumers, by tag id; each is an Output<X> of the tag's type.
   std::map<std::string, OutputBase*> sideOutputs;
 };
@@ -122,8 +124,14 @@ class OneInputStreamOperator : public StreamOperatorBase, public Output<IN> {
     if (output_ != nullptr) output_->emitWatermark(watermark);
   }
 
+  /// Handles a change of the input's watermark status; the default forwards it.
+  virtual void processWatermarkStatus(bool idle) {
+    if (output_ != nullptr) output_->emitWatermarkStatus(idle);
+  }
+
   void collect(const IN& value, Timestamp timestamp) override { processElement(value, timestamp); }
   void emitWatermark(Watermark watermark) override { processWatermark(watermark); }
+  void emitWatermarkStatus(bool idle) override { processWatermarkStatus(idle); }
   OutputBase* input(int) override { return static_cast<Output<IN>*>(this); }
 
  protected:
@@ -141,15 +149,24 @@ class TwoInputStreamOperator : public StreamOperatorBase {
   }
   virtual void processElement1(const IN1& value, Timestamp timestamp) = 0;
   virtual void processElement2(const IN2& value, Timestamp timestamp) = 0;
-  /// Combines the inputs' watermarks; forwards the minimum when it advances.
+  /// Combines the inputs' watermarks (an idle input does not hold the other back); forwards
+  /// the minimum when it advances, as Flink's AbstractStreamOperator#processWatermark1/2.
   virtual void processWatermark(int input, Watermark watermark) {
     (input == 0 ? wm1_ : wm2_) = watermark.timestamp;
-    Timestamp combined = std::min(wm1_, wm2_);
-    if (combined > combined_) {
-      combined_ = combined;
-      if (output_ != nullptr) output_->emitWatermark(Watermark{combined});
-    }
+    advanceCombined();
   }
+  /// Combines the inputs' statuses: idle only when both are idle.
+  virtual void processWatermarkStatus(int input, bool idle) {
+    (input == 0 ? idle1_ : idle2_) = idle;
+    bool both = idle1_ && idle2_;
+    if (both != idle_) {
+      idle_ = both;
+      if (output_ != nullptr) output_->emitWatermarkStatus(both);
+    }
+    if (!both) advanceCombined();
+  }
+  /// The operator's event time: the combined watermark of its inputs.
+  Timestamp currentWatermark() const { return combined_; }
   OutputBase* input(int index) override {
     return index == 0 ? static_cast<OutputBase*>(&input1_) : static_cast<OutputBase*>(&input2_);
   }
@@ -170,13 +187,25 @@ class TwoInputStreamOperator : public StreamOperatorBase {
       }
     }
     void emitWatermark(Watermark watermark) override { op_->processWatermark(kIndex, watermark); }
+    void emitWatermarkStatus(bool idle) override { op_->processWatermarkStatus(kIndex, idle); }
     TwoInputStreamOperator* op_;
   };
   InputAdapter<IN1, 0> input1_{this};
   InputAdapter<IN2, 1> input2_{this};
+  void advanceCombined() {
+    Timestamp combined = idle1_ ? wm2_ : (idle2_ ? wm1_ : std::min(wm1_, wm2_));
+    if (idle1_ && idle2_) return;
+    if (combined > combined_) {
+      combined_ = combined;
+      if (output_ != nullptr) output_->emitWatermark(Watermark{combined});
+    }
+  }
   Timestamp wm1_ = kMinWatermark;
   Timestamp wm2_ = kMinWatermark;
   Timestamp combined_ = kMinWatermark;
+  bool idle1_ = false;
+  bool idle2_ = false;
+  bool idle_ = false;
 };
 
 /// Empty output type of sinks.

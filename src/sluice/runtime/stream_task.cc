@@ -28,6 +28,7 @@ void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinato
                                std::map<std::string, OutputBase*> sideOutputs) {
   StreamOperatorContext context;
   context.sideOutputs = std::move(sideOutputs);
+  context.autoWatermarkIntervalMillis = autoWatermarkIntervalMillis_;
   context.runtimeContext = contexts_[static_cast<size_t>(index)].get();
   context.processingTimeService = &timeService_;
   context.mailbox = &mailbox_;

@@ -75,6 +75,8 @@ class StreamTask {
   TaskState state() const { return state_.load(); }
   /// Why the task failed: names the operator and subtask and quotes the original error.
   const std::string& failureMessage() const { return failure_; }
+  /// pipeline.auto-watermark-interval handed to operators, ms.
+  void setAutoWatermarkInterval(int64_t millis) { autoWatermarkIntervalMillis_ = millis; }
   /// Called (on the task thread) when the task fails, before it returns from run().
   void setFailureListener(std::function<void(StreamTask&)> listener) {
     failureListener_ = std::move(listener);
@@ -103,6 +105,7 @@ class StreamTask {
   Mailbox mailbox_;
   ProcessingTimeService timeService_;
   int64_t bufferTimeoutMillis_;
+  int64_t autoWatermarkIntervalMillis_ = 200;
   std::vector<std::unique_ptr<RuntimeContext>> contexts_;
   std::vector<std::unique_ptr<StreamOperatorBase>> operators_;
   std::vector<std::unique_ptr<RecordWriter>> writers_;

@@ -21,6 +21,7 @@ enum class StreamElementTag : uint8_t {
   kRecord = 0,               ///< [tag][value]
   kRecordWithTimestamp = 1,  ///< [tag][int64 timestamp][value]
   kWatermark = 2,            ///< [tag][int64 timestamp]
+  kWatermarkStatus = 3,      ///< [tag][u8 1 = idle, 0 = active]
 };
 
 /// How records are distributed over an edge's channels (Flink's StreamPartitioner kinds).
@@ -217,6 +218,14 @@ class RecordWriterOutput final : public Output<T> {
     writer_.broadcastEmit(buffer_.data(), buffer_.size());
   }
 
+  void emitWatermarkStatus(bool idle) override {
+    buffer_.clear();
+    buffer_.writeRaw<uint32_t>(2);
+    buffer_.writeRaw<uint8_t>(static_cast<uint8_t>(StreamElementTag::kWatermarkStatus));
+    buffer_.writeRaw<uint8_t>(idle ? 1 : 0);
+    writer_.broadcastEmit(buffer_.data(), buffer_.size());
+  }
+
  private:
   RecordWriter& writer_;
   Selector selector_;
@@ -247,9 +256,10 @@ class TypedInputHandler final : public InputHandler {
           break;
         }
         case StreamElementTag::kWatermark:
-          if (auto wm = valve_.inputWatermark(element.readRaw<int64_t>(), channel)) {
-            target_->emitWatermark(*wm);
-          }
+          forward(valve_.inputWatermark(element.readRaw<int64_t>(), channel));
+          break;
+        case StreamElementTag::kWatermarkStatus:
+          forward(valve_.inputStatus(element.readRaw<uint8_t>() != 0, channel));
           break;
         default:
           throw SerializationException("corrupt stream: unknown element tag " +
@@ -257,11 +267,13 @@ class TypedInputHandler final : public InputHandler {
       }
     }
   }
-  void channelFinished(int channel) override {
-    if (auto wm = valve_.channelFinished(channel)) target_->emitWatermark(*wm);
-  }
+  void channelFinished(int channel) override { forward(valve_.channelFinished(channel)); }
 
  private:
+  void forward(const WatermarkValve::Result& r) {
+    if (r.hasWatermark) target_->emitWatermark(r.watermark);
+    if (r.statusChanged) target_->emitWatermarkStatus(r.idle);
+  }
   static void checkConsumed(const DataInputView& element) {
     if (!element.atEnd()) {
       throw SerializationException("corrupt stream: " + std::to_string(element.remaining()) +
