@@ -129,22 +129,6 @@ void listPath(const std::string& input, std::vector<std::string>& out) {
   out.insert(out.end(), files.begin(), files.end());
 }
 
-/// A stream of the (decompressed) bytes of one file.
-class FileInput {
- public:
-  virtual ~FileInput() = default;
-  /// Reads up to `n` bytes into `buffer`; 0 only at the end. Throws IOException.
-  virtual size_t read(char* buffer, size_t n) = 0;
-  /// Skips `n` bytes of content; throws IOException when the content is shorter.
-  virtual void skip(int64_t n, char* scratch, size_t scratchSize) {
-    while (n > 0) {
-      size_t r = read(scratch, static_cast<size_t>(std::min<int64_t>(n, scratchSize)));
-      if (r == 0) throw IOException("offset beyond the end of the file");
-      n -= static_cast<int64_t>(r);
-    }
-  }
-};
-
 class PlainFileInput final : public FileInput {
  public:
   explicit PlainFileInput(std::string path) : path_(std::move(path)), fd_(openForReading(path_)) {
@@ -285,11 +269,7 @@ class TextLineReader final : public SourceReader<std::string, FileSourceSplit> {
   void openSplit(FileSourceSplit split) {
     current_ = std::move(split);
     const std::string& path = current_->path;
-    if (isGzipPath(path)) {
-      input_ = std::make_unique<GzipFileInput>(path);
-    } else {
-      input_ = std::make_unique<PlainFileInput>(path);
-    }
+    input_ = openFileInput(path);
     linesRead_ = 0;
     bufferStart_ = 0;
     pos_ = end_ = buffer_.get();
@@ -384,6 +364,34 @@ class TextLineReader final : public SourceReader<std::string, FileSourceSplit> {
 
 }  // namespace
 
+void FileInput::skip(int64_t n, char* scratch, size_t scratchSize) {
+  while (n > 0) {
+    size_t r = read(scratch, static_cast<size_t>(std::min<int64_t>(n, scratchSize)));
+    if (r == 0) throw IOException("offset beyond the end of the file");
+    n -= static_cast<int64_t>(r);
+  }
+}
+
+std::unique_ptr<FileInput> openFileInput(const std::string& path) {
+  if (isGzipPath(path)) return std::make_unique<GzipFileInput>(path);
+  return std::make_unique<PlainFileInput>(path);
+}
+
+void checkInputFiles(const std::vector<std::string>& paths) {
+  for (const auto& file : FileSource::listFiles(paths)) checkReadable(file);
+}
+
+std::unique_ptr<SplitEnumerator<FileSourceSplit>> createFileSplitEnumerator(
+    SplitEnumeratorContext<FileSourceSplit>& context, const std::vector<std::string>& paths) {
+  std::vector<std::string> files = FileSource::listFiles(paths);
+  std::vector<FileSourceSplit> splits;
+  splits.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    splits.push_back(FileSourceSplit{std::to_string(i), std::move(files[i]), 0});
+  }
+  return std::make_unique<StaticSplitEnumerator<FileSourceSplit>>(context, std::move(splits));
+}
+
 std::vector<std::string> FileSource::listFiles(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const auto& p : paths) listPath(p, files);
@@ -392,19 +400,13 @@ std::vector<std::string> FileSource::listFiles(const std::vector<std::string>& p
 
 std::shared_ptr<const FileSource> FileSource::forTextLines(std::vector<std::string> paths) {
   if (paths.empty()) throw SluiceException("FileSource needs at least one input path");
-  for (const auto& file : listFiles(paths)) checkReadable(file);
+  checkInputFiles(paths);
   return std::shared_ptr<const FileSource>(new FileSource(std::move(paths)));
 }
 
 std::unique_ptr<SplitEnumerator<FileSourceSplit>> FileSource::createEnumerator(
     SplitEnumeratorContext<FileSourceSplit>& context) const {
-  std::vector<std::string> files = listFiles(paths_);
-  std::vector<FileSourceSplit> splits;
-  splits.reserve(files.size());
-  for (size_t i = 0; i < files.size(); ++i) {
-    splits.push_back(FileSourceSplit{std::to_string(i), std::move(files[i]), 0});
-  }
-  return std::make_unique<StaticSplitEnumerator<FileSourceSplit>>(context, std::move(splits));
+  return createFileSplitEnumerator(context, paths_);
 }
 
 std::unique_ptr<SourceReader<std::string, FileSourceSplit>> FileSource::createReader(

@@ -71,6 +71,37 @@ class FileSource final : public Source<std::string, FileSourceSplit> {
   std::vector<std::string> paths_;
 };
 
+/// A stream of the (decompressed) bytes of one input file: the byte reader behind FileSource,
+/// shared with the other file formats (CsvSource). Not thread-safe: one reader thread.
+class FileInput {
+ public:
+  virtual ~FileInput() = default;
+  /// Reads up to `n` bytes into `buffer`; 0 only at the end of the content. Throws IOException
+  /// naming the file on a read error or corrupt/truncated gzip data (bytes decompressed before
+  /// the error are returned first; the next call throws).
+  virtual size_t read(char* buffer, size_t n) = 0;
+  /// Skips `n` bytes of content, using `scratch` when it must decompress; throws IOException
+  /// when the content is shorter.
+  virtual void skip(int64_t n, char* scratch, size_t scratchSize);
+};
+
+/// Opens `path` for reading its content: gunzipped on the fly when the name ends in ".gz"
+/// (several concatenated members allowed), else as is. Throws IOException ("Cannot read input
+/// file <path>: <reason>") when it cannot be opened.
+std::unique_ptr<FileInput> openFileInput(const std::string& path);
+
+/// Lists the files under `paths` (FileSource::listFiles) and opens each once to prove it
+/// readable and, for .gz files, that it starts with the gzip magic bytes. Throws IOException as
+/// FileSource::forTextLines does. Thread-safe.
+void checkInputFiles(const std::vector<std::string>& paths);
+
+/// The enumerator of the file sources: lists `paths` again (FileSource::listFiles) and hands
+/// out one split per file, in listing order, to whichever reader asks first (Flink's
+/// NonSplittingRecursiveEnumerator with a static assigner). Throws IOException when a path
+/// vanished.
+std::unique_ptr<SplitEnumerator<FileSourceSplit>> createFileSplitEnumerator(
+    SplitEnumeratorContext<FileSourceSplit>& context, const std::vector<std::string>& paths);
+
 /// `env.fromSource(FileSource::forTextLines(paths), "File Source")`: a stream of the lines of
 /// the files under `paths` (Flink's readTextFile / FileSource). Throws as
 /// FileSource::forTextLines. Not thread-safe (program construction).
