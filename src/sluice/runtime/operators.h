@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "sluice/core/key_groups.h"
+#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/stream_operator.h"
 
 namespace sluice {
@@ -123,52 +124,6 @@ class StreamFlatMap final : public UdfOperator<F, OneInputStreamOperator<IN, OUT
   Collector<OUT> collector_;
 };
 
-/// Hash of a state key for in-memory tables: std::hash where it exists, else the key's
-/// Java-compatible hashCode, mixed.
-template <typename K>
-struct StateKeyHash {
-  size_t operator()(const K& key) const {
-    if constexpr (requires { std::hash<K>{}(key); }) {
-      return std::hash<K>{}(key);
-    } else {
-      return static_cast<size_t>(static_cast<uint32_t>(murmurHash(KeyHash<K>::hashCode(key))));
-    }
-  }
-};
-
-/// A value per key, partitioned by key group so that it can later be snapshotted and
-/// redistributed per key group (DESIGN "Keys"). The minimal heap form the keyed-state issue
-/// generalizes into state backends. Task thread only.
-template <typename K, typename V>
-class KeyGroupedValueMap {
- public:
-  void init(KeyGroupRange range, int maxParallelism) {
-    range_ = range;
-    maxParallelism_ = maxParallelism;
-    tables_.assign(static_cast<size_t>(range.numberOfKeyGroups()), {});
-  }
-  /// The table of `key`'s key group. Throws SluiceException when the key does not belong to
-  /// this subtask (a partitioning bug).
-  template <typename KeyLike>
-  std::unordered_map<K, V, StateKeyHash<K>>& tableFor(const KeyLike& key) {
-    int kg = KeyGroupRangeAssignment::assignToKeyGroup(key, maxParallelism_);
-    if (!range_.contains(kg)) {
-      throw SluiceException("key group " + std::to_string(kg) + " is not in this subtask's range");
-    }
-    return tables_[static_cast<size_t>(kg - range_.startKeyGroup)];
-  }
-  size_t size() const {
-    size_t n = 0;
-    for (auto& t : tables_) n += t.size();
-    return n;
-  }
-
- private:
-  KeyGroupRange range_{0, -1};
-  int maxParallelism_ = 128;
-  std::vector<std::unordered_map<K, V, StateKeyHash<K>>> tables_;
-};
-
 /// reduce() on a KeyedStream: emits the running reduction per key for every record (Flink's
 /// StreamGroupedReduceOperator).
 template <typename T, typename K, typename KeySelector, typename F>
@@ -178,33 +133,28 @@ class StreamGroupedReduce final : public UdfOperator<F, OneInputStreamOperator<T
       : UdfOperator<F, OneInputStreamOperator<T, T>>(std::move(fn)),
         keySelector_(std::move(keySelector)) {}
 
-  void initializeState() override {
-    const TaskInfo& info = this->getRuntimeContext().getTaskInfo();
-    state_.init(
-        KeyGroupRangeAssignment::computeKeyGroupRangeForOperatorIndex(
-            info.maxNumberOfParallelSubtasks, info.numberOfParallelSubtasks, info.indexOfSubtask),
-        info.maxNumberOfParallelSubtasks);
-  }
+  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
   void collect(const T& value, Timestamp timestamp) final { process(value, timestamp); }
   void processElement(const T& value, Timestamp timestamp) final { process(value, timestamp); }
 
  private:
   void process(const T& value, Timestamp timestamp) {
-    decltype(auto) key =
-        callUserFunction(*this, [&]() -> decltype(auto) { return keySelector_(value); });
-    auto& table = state_.tableFor(key);
-    auto it = table.find(key);
-    if (it == table.end()) {
-      it = table.emplace(K(key), value).first;
+    keyContext_.setCurrentKey(
+        callUserFunction(*this, [&]() -> decltype(auto) { return keySelector_(value); }));
+    T* current = state_.get(VoidNamespace{});
+    if (current == nullptr) {
+      state_.put(VoidNamespace{}, value);
+      this->output_->collect(value, timestamp);
     } else {
-      it->second = callUserFunction(
-          *this, [&] { return detail::invokeReduce(this->fn_, it->second, value); });
+      *current =
+          callUserFunction(*this, [&] { return detail::invokeReduce(this->fn_, *current, value); });
+      this->output_->collect(*current, timestamp);
     }
-    this->output_->collect(it->second, timestamp);
   }
 
   KeySelector keySelector_;
-  KeyGroupedValueMap<K, T> state_;
+  KeyContext<K> keyContext_;
+  KeyedStateTable<K, VoidNamespace, T> state_{keyContext_};
 };
 
 /// map() on connected streams (Flink's CoStreamMap): one function per input, same output.
