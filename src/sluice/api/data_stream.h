@@ -27,6 +27,13 @@ template <typename T, typename KeySelector>
 class KeyedStream;
 template <typename T1, typename T2>
 class ConnectedStreams;
+template <typename T, typename KeySelector, typename W>
+class WindowedStream;
+template <typename T>
+struct NullByteKeySelector;
+template <typename T, typename W>
+class WindowAssigner;
+struct GlobalWindow;
 
 namespace detail {
 
@@ -118,6 +125,12 @@ class DataStream {
   /// KeyGroupStreamPartitioner. The key type needs a KeyHash (see key_groups.h).
   template <typename KeySelector>
   KeyedStream<T, KeySelector> keyBy(KeySelector keySelector) const;
+
+  /// Windows over the whole stream, evaluated by one subtask (Flink's windowAll). Include
+  /// "sluice/api/windowed_stream.h".
+  template <typename W>
+  WindowedStream<T, NullByteKeySelector<T>, W> windowAll(
+      std::shared_ptr<const WindowAssigner<T, W>> assigner) const;
 
   /// Merges streams of the same type (Flink's union; `union` is a C++ keyword).
   template <typename... Streams>
@@ -353,6 +366,17 @@ class KeyedStream : public DataStream<T> {
   }
 
   const KeySelector& getKeySelector() const { return keySelector_; }
+
+  /// Cuts each key's records into windows (Flink's window). Include
+  /// "sluice/api/windowed_stream.h".
+  template <typename W>
+  WindowedStream<T, KeySelector, W> window(
+      std::shared_ptr<const WindowAssigner<T, W>> assigner) const;
+  /// Tumbling windows of `size` elements per key (GlobalWindows, purging CountTrigger).
+  WindowedStream<T, KeySelector, GlobalWindow> countWindow(int64_t size) const;
+  /// Sliding windows of the last `size` elements, every `slide` elements (CountEvictor,
+  /// CountTrigger).
+  WindowedStream<T, KeySelector, GlobalWindow> countWindow(int64_t size, int64_t slide) const;
 
  private:
   KeySelector keySelector_;

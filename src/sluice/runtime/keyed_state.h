@@ -31,6 +31,19 @@ struct StateKeyHash {
 struct VoidNamespace {
   friend bool operator==(const VoidNamespace&, const VoidNamespace&) { return true; }
   friend bool operator<(const VoidNamespace&, const VoidNamespace&) { return false; }
+  size_t hash() const { return 0; }
+};
+
+/// Hash of a namespace (windows, VoidNamespace): its hash() member, else std::hash.
+template <typename N>
+struct NamespaceHash {
+  size_t operator()(const N& ns) const {
+    if constexpr (requires { ns.hash(); }) {
+      return ns.hash();
+    } else {
+      return std::hash<N>{}(ns);
+    }
+  }
 };
 
 /// The key a keyed operator is processing, and its key group (Flink's KeyContext plus the key

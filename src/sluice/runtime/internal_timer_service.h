@@ -1,0 +1,125 @@
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <map>
+#include <unordered_set>
+
+#include "sluice/runtime/keyed_state.h"
+#include "sluice/runtime/timer_service.h"
+
+namespace sluice {
+
+/// Event-time and processing-time timers per (key, namespace, timestamp), deduplicated, fired
+/// in timestamp order with their key made current (Flink's InternalTimerServiceImpl). Event-time
+/// timers fire when advanceWatermark() passes them; processing-time timers through the task's
+/// ProcessingTimeService, on the task thread. Task thread only.
+template <typename K, typename N>
+class InternalTimerService {
+ public:
+  struct Timer {
+    Timestamp timestamp;
+    K key;
+    N ns;
+    friend bool operator==(const Timer& a, const Timer& b) {
+      return a.timestamp == b.timestamp && a.key == b.key && a.ns == b.ns;
+    }
+  };
+  using Callback = std::function<void(const Timer&)>;
+
+  InternalTimerService(KeyContext<K>& keyContext, ProcessingTimeService& time, Callback onEventTime,
+                       Callback onProcessingTime)
+      : keyContext_(keyContext),
+        time_(time),
+        onEventTime_(std::move(onEventTime)),
+        onProcessingTime_(std::move(onProcessingTime)) {}
+
+  Timestamp currentWatermark() const { return watermark_; }
+  Timestamp currentProcessingTime() const { return time_.currentProcessingTime(); }
+
+  /// A timer for the current key; a second registration of the same timer is ignored.
+  void registerEventTimeTimer(const N& ns, Timestamp time) {
+    add(eventTimers_, Timer{time, keyContext_.currentKey(), ns});
+  }
+  void deleteEventTimeTimer(const N& ns, Timestamp time) {
+    remove(eventTimers_, Timer{time, keyContext_.currentKey(), ns});
+  }
+  void registerProcessingTimeTimer(const N& ns, Timestamp time) {
+    add(processingTimers_, Timer{time, keyContext_.currentKey(), ns});
+    if (time < nextScheduled_) {
+      nextScheduled_ = time;
+      time_.registerTimer(time, [this](int64_t now) { onProcessingTimeReached(now); });
+    }
+  }
+  void deleteProcessingTimeTimer(const N& ns, Timestamp time) {
+    remove(processingTimers_, Timer{time, keyContext_.currentKey(), ns});
+  }
+
+  /// Fires every event-time timer at or before `watermark`, in timestamp order.
+  void advanceWatermark(Timestamp watermark) {
+    watermark_ = watermark;
+    fireUpTo(eventTimers_, watermark, onEventTime_);
+  }
+
+  size_t numEventTimeTimers() const { return eventTimers_.set.size(); }
+  size_t numProcessingTimeTimers() const { return processingTimers_.set.size(); }
+
+ private:
+  struct TimerHash {
+    size_t operator()(const Timer& t) const {
+      return (StateKeyHash<K>{}(t.key) * 31 + NamespaceHash<N>{}(t.ns)) * 31 +
+             std::hash<int64_t>{}(t.timestamp);
+    }
+  };
+  struct Queue {
+    std::unordered_set<Timer, TimerHash> set;  // deduplication
+    std::multimap<Timestamp, Timer> byTime;    // firing order
+  };
+
+  static void add(Queue& q, Timer timer) {
+    if (!q.set.insert(timer).second) return;
+    Timestamp ts = timer.timestamp;
+    q.byTime.emplace(ts, std::move(timer));
+  }
+  static void remove(Queue& q, const Timer& timer) {
+    if (q.set.erase(timer) == 0) return;
+    auto [begin, end] = q.byTime.equal_range(timer.timestamp);
+    for (auto it = begin; it != end; ++it) {
+      if (it->second == timer) {
+        q.byTime.erase(it);
+        return;
+      }
+    }
+  }
+  void fireUpTo(Queue& q, Timestamp time, const Callback& callback) {
+    while (!q.byTime.empty() && q.byTime.begin()->first <= time) {
+      auto node = q.byTime.extract(q.byTime.begin());
+      Timer& timer = node.mapped();
+      q.set.erase(timer);
+      keyContext_.setCurrentKey(timer.key);
+      callback(timer);
+    }
+  }
+  void onProcessingTimeReached(int64_t now) {
+    nextScheduled_ = std::numeric_limits<Timestamp>::max();
+    fireUpTo(processingTimers_, now, onProcessingTime_);
+    if (!processingTimers_.byTime.empty()) {
+      Timestamp next = processingTimers_.byTime.begin()->first;
+      if (next < nextScheduled_) {
+        nextScheduled_ = next;
+        time_.registerTimer(next, [this](int64_t t) { onProcessingTimeReached(t); });
+      }
+    }
+  }
+
+  KeyContext<K>& keyContext_;
+  ProcessingTimeService& time_;
+  Callback onEventTime_;
+  Callback onProcessingTime_;
+  Queue eventTimers_;
+  Queue processingTimers_;
+  Timestamp watermark_ = kMinWatermark;
+  Timestamp nextScheduled_ = std::numeric_limits<Timestamp>::max();
+};
+
+}  // namespace sluice

@@ -1,0 +1,1 @@
+#include "sluice/window/windows.h"
