@@ -7,3 +7,6 @@ export SLUICE_DATA_DIR=${SLUICE_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/s
 for c in chained keyed wordcount; do
   "$BUILD_DIR/bench/throughput_bench" "$c"
 done
+for c in tumbling sliding; do
+  "$BUILD_DIR/bench/window_bench" "$c"
+done

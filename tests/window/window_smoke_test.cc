@@ -193,3 +193,72 @@ TEST(WindowSmoke, LateElementsGoToTheSideOutput) {
 
 }  // namespace window_smoke
 }  // namespace sluice
+
+namespace sluice {
+namespace window_smoke {
+
+struct SumTs : AggregateFunction<Event, int64_t, int64_t> {
+  int64_t createAccumulator() override { return 0; }
+  int64_t add(const Event& e, int64_t acc) override { return acc + e.second; }
+  int64_t getResult(const int64_t& acc) override { return acc; }
+  int64_t merge(int64_t a, int64_t b) override { return a + b; }
+};
+
+// Sliding windows run on slices unless a trigger, evictor or lateness is set; with a
+// deterministic (punctuated) watermark and many late elements, both operators must agree on
+// every result and on which elements are late.
+TEST(WindowSmoke, SlicedSlidingWindowsEqualTheGeneralOperator) {
+  auto events = outOfOrderEvents(4000, 5, 3000, 99);
+  for (int64_t slide : {250, 1000}) {  // sliding and tumbling
+    auto run = [&](bool general) {
+      auto env = testing::makeEnv(1);
+      env->setAutoWatermarkInterval(0);
+      auto strategy = WatermarkStrategy<Event>::forGenerator([] {
+                        struct Punctuated : WatermarkGenerator<Event> {
+                          Timestamp max = kMinWatermark;
+                          void onEvent(const Event&, Timestamp ts, WatermarkOutput& out) override {
+                            max = std::max(max, ts);
+                            out.emitWatermark(Watermark{max - 200});
+                          }
+                          void onPeriodicEmit(WatermarkOutput&) override {}
+                        };
+                        return std::make_unique<Punctuated>();
+                      }).withTimestampAssigner([](const Event& e) { return e.second; });
+      OutputTag<Event> late("late");
+      auto sink = std::make_shared<testing::CollectSink<Result>>();
+      auto lateSink = std::make_shared<testing::CollectSink<Event>>();
+      auto windowed = env->fromSource<Event, CollectionSplit>(
+                             std::make_shared<CollectionSource<Event>>(events), strategy, "Events")
+                          .keyBy([](const Event& e) { return e.first; })
+                          .window(SlidingEventTimeWindows::of<Event>(
+                              std::chrono::milliseconds(1000), std::chrono::milliseconds(slide)));
+      windowed.sideOutputLateData(late);
+      if (general) {
+        windowed.trigger(std::shared_ptr<const Trigger<Event, TimeWindow>>(
+            EventTimeTrigger<Event, TimeWindow>::create()));
+      }
+      struct Tag : ProcessWindowFunction<int64_t, Result, int32_t, TimeWindow> {
+        void process(const int32_t& key, Context& ctx, const std::vector<int64_t>& sums,
+                     Collector<Result>& out) override {
+          out.collect({key, ctx.window().start, sums.at(0)});
+        }
+      };
+      auto result = windowed.aggregate(SumTs{}, Tag{});
+      result.sinkTo(sink);
+      result.getSideOutput(late).sinkTo(lateSink);
+      env->execute();
+      auto lateValues = lateSink->values();
+      std::sort(lateValues.begin(), lateValues.end());
+      return std::make_pair(sorted(sink->values()), lateValues);
+    };
+    auto sliced = run(false);
+    auto general = run(true);
+    EXPECT_GT(sliced.second.size(), 10u) << "the test needs late elements";
+    EXPECT_GT(sliced.first.size(), 100u);
+    EXPECT_EQ(sliced.first, general.first) << slide;
+    EXPECT_EQ(sliced.second, general.second) << slide;
+  }
+}
+
+}  // namespace window_smoke
+}  // namespace sluice

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sluice/api/data_stream.h"
+#include "sluice/window/sliced_window_operator.h"
 #include "sluice/window/window_contents.h"
 
 namespace sluice {
@@ -93,6 +94,22 @@ class WindowedStream {
     auto ks = input_.getKeySelector();
     WindowSpec<T, W> spec = spec_;
     SingleOutputStreamOperator<OUT> result = [&] {
+      if constexpr (std::is_same_v<W, TimeWindow> &&
+                    !std::is_same_v<Contents, windowing::ListContents<T>>) {
+        // Tumbling and sliding event-time windows with incremental aggregation run on slices.
+        auto* sliding = dynamic_cast<const detail::SlidingWindows<T, true>*>(spec.assigner.get());
+        if (sliding != nullptr && !spec.evictor && !spec.trigger &&
+            spec.allowedLatenessMillis == 0) {
+          int64_t size = sliding->size(), slide = sliding->slide(), offset = sliding->offset();
+          std::string late = spec.lateDataTag;
+          return input_.template transform<OUT>(
+              name, [size, slide, offset, late, ks, contents, emitter] {
+                return std::make_unique<
+                    SlicedWindowOperator<K, T, OUT, KeySelector, Contents, Emitter>>(
+                    size, slide, offset, late, ks, contents, emitter);
+              });
+        }
+      }
       if (spec.evictor) {
         // With an evictor every element is kept, and the function folds what remains.
         using E = windowing::EvictingEmitter<T, W, Contents, Emitter>;

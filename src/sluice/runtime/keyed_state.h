@@ -145,6 +145,14 @@ class KeyedStateTable {
     }
     return std::nullopt;
   }
+  /// Calls `fn(namespace)` for every namespace of the current key.
+  template <typename Fn>
+  void forEachNamespace(Fn&& fn) {
+    auto& table = groupTable();
+    auto it = table.find(context_.currentKey());
+    if (it == table.end()) return;
+    for (const auto& [n, v] : it->second) fn(n);
+  }
   /// Entries over all keys and namespaces.
   size_t size() const {
     size_t n = 0;
