@@ -34,6 +34,12 @@ struct NullByteKeySelector;
 template <typename T, typename W>
 class WindowAssigner;
 struct GlobalWindow;
+template <typename T1, typename T2>
+class JoinedStreams;
+template <typename T1, typename T2>
+class CoGroupedStreams;
+template <typename T1, typename KS1, typename T2, typename KS2>
+class IntervalJoin;
 
 namespace detail {
 
@@ -144,6 +150,14 @@ class DataStream {
   ConnectedStreams<T, U> connect(const DataStream<U>& other) const {
     return ConnectedStreams<T, U>(*this, other);
   }
+  /// Joins with `other` by key and window (Flink's join): where(), equalTo(), window(),
+  /// apply(). Include "sluice/api/joined_streams.h".
+  template <typename U>
+  JoinedStreams<T, U> join(const DataStream<U>& other) const;
+  /// Co-groups with `other` by key and window (Flink's coGroup). Include
+  /// "sluice/api/joined_streams.h".
+  template <typename U>
+  CoGroupedStreams<T, U> coGroup(const DataStream<U>& other) const;
 
   /// Records stay in the same subtask; needs equal parallelism (Flink's forward()).
   DataStream<T> forward() const { return partitioned(PartitionerKind::kForward); }
@@ -377,6 +391,10 @@ class KeyedStream : public DataStream<T> {
   /// Sliding windows of the last `size` elements, every `slide` elements (CountEvictor,
   /// CountTrigger).
   WindowedStream<T, KeySelector, GlobalWindow> countWindow(int64_t size, int64_t slide) const;
+  /// Joins with `other` (keyed by the same key type) on time intervals in event time (Flink's
+  /// intervalJoin): between(), process(). Include "sluice/api/interval_join.h".
+  template <typename U, typename KS2>
+  IntervalJoin<T, KeySelector, U, KS2> intervalJoin(const KeyedStream<U, KS2>& other) const;
 
  private:
   KeySelector keySelector_;

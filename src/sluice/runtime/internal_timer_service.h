@@ -5,6 +5,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "sluice/core/time.h"
 #include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/timer_service.h"
 
