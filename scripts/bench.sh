@@ -10,3 +10,4 @@ done
 for c in tumbling sliding; do
   "$BUILD_DIR/bench/window_bench" "$c"
 done
+"$BUILD_DIR/bench/retail_bench" -p 2
