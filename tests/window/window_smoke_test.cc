@@ -262,3 +262,36 @@ TEST(WindowSmoke, SlicedSlidingWindowsEqualTheGeneralOperator) {
 
 }  // namespace window_smoke
 }  // namespace sluice
+
+namespace sluice {
+namespace window_smoke {
+
+// A generator that emits in onEvent must not let its watermark overtake the record: the second
+// event touches the first session ([0, 1000) and [1000, 2000) merge), and the watermark 999 it
+// triggers must come after it.
+TEST(WindowSmoke, WatermarkFromOnEventFollowsItsRecord) {
+  std::vector<Event> events{{1, 0}, {1, 1000}};
+  auto env = testing::makeEnv(1);
+  env->setAutoWatermarkInterval(0);
+  auto strategy = WatermarkStrategy<Event>::forGenerator([] {
+                    struct Punctuated : WatermarkGenerator<Event> {
+                      void onEvent(const Event&, Timestamp ts, WatermarkOutput& out) override {
+                        out.emitWatermark(Watermark{ts - 1});
+                      }
+                      void onPeriodicEmit(WatermarkOutput&) override {}
+                    };
+                    return std::make_unique<Punctuated>();
+                  }).withTimestampAssigner([](const Event& e) { return e.second; });
+  auto sink = std::make_shared<testing::CollectSink<Result>>();
+  env->fromSource<Event, CollectionSplit>(std::make_shared<CollectionSource<Event>>(events),
+                                          strategy, "Events")
+      .keyBy([](const Event& e) { return e.first; })
+      .window(EventTimeSessionWindows::withGap<Event>(std::chrono::milliseconds(1000)))
+      .process(CountWithWindow{})
+      .sinkTo(sink);
+  env->execute();
+  EXPECT_EQ(sink->values(), (std::vector<Result>{{1, 0, 2}}));
+}
+
+}  // namespace window_smoke
+}  // namespace sluice

@@ -97,12 +97,15 @@ void initKeyContext(const RuntimeContextT& runtimeContext, KeyContext<K>& contex
 }
 
 /// Values per (current key, namespace), stored per key group so that they can be snapshotted
-/// and redistributed by key group (Flink's StateTable of the heap backend). A key holds a small
-/// vector of namespaces (a key has few windows at a time), so lookups hash the key once and
-/// never copy it. Task thread only.
+/// and redistributed by key group (Flink's StateTable of the heap backend). A key's namespaces
+/// (e.g. its open windows) sit in a small vector, found by a scan while there are few and
+/// through a hash index once there are more than kIndexThreshold, so lookups hash the key once,
+/// never copy it, and stay O(1) for keys with many open windows. Task thread only.
 template <typename K, typename N, typename V>
 class KeyedStateTable {
  public:
+  static constexpr size_t kIndexThreshold = 8;
+
   explicit KeyedStateTable(KeyContext<K>& context) : context_(context) {}
 
   /// The value of (current key, ns), or null.
@@ -110,40 +113,29 @@ class KeyedStateTable {
     auto& table = groupTable();
     auto it = table.find(context_.currentKey());
     if (it == table.end()) return nullptr;
-    for (auto& [n, v] : it->second) {
-      if (n == ns) return &v;
-    }
-    return nullptr;
+    size_t i = it->second.find(ns);
+    return i == kNone ? nullptr : &it->second.items[i].second;
   }
   /// The value of (current key, ns), created by `init()` when absent.
   template <typename Init>
   V& getOrCreate(const N& ns, Init&& init) {
-    auto& entries = groupTable()[context_.currentKey()];
-    for (auto& [n, v] : entries) {
-      if (n == ns) return v;
-    }
-    entries.emplace_back(ns, init());
-    return entries.back().second;
+    Entries& entries = groupTable()[context_.currentKey()];
+    size_t i = entries.find(ns);
+    if (i != kNone) return entries.items[i].second;
+    return entries.add(ns, init());
   }
-  void put(const N& ns, V value) {
-    getOrCreate(ns, [] { return V{}; }) = std::move(value);
-  }
+  void put(const N& ns, V value) { getOrCreate(ns, [] { return V{}; }) = std::move(value); }
   /// Removes (current key, ns); returns the value it had.
   std::optional<V> remove(const N& ns) {
     auto& table = groupTable();
     auto it = table.find(context_.currentKey());
     if (it == table.end()) return std::nullopt;
-    auto& entries = it->second;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (entries[i].first == ns) {
-        std::optional<V> out(std::move(entries[i].second));
-        entries[i] = std::move(entries.back());
-        entries.pop_back();
-        if (entries.empty()) table.erase(it);
-        return out;
-      }
-    }
-    return std::nullopt;
+    Entries& entries = it->second;
+    size_t i = entries.find(ns);
+    if (i == kNone) return std::nullopt;
+    std::optional<V> out(entries.removeAt(i));
+    if (entries.items.empty()) table.erase(it);
+    return out;
   }
   /// Calls `fn(namespace)` for every namespace of the current key.
   template <typename Fn>
@@ -151,19 +143,57 @@ class KeyedStateTable {
     auto& table = groupTable();
     auto it = table.find(context_.currentKey());
     if (it == table.end()) return;
-    for (const auto& [n, v] : it->second) fn(n);
+    for (const auto& [n, v] : it->second.items) fn(n);
   }
   /// Entries over all keys and namespaces.
   size_t size() const {
     size_t n = 0;
     for (const auto& t : tables_) {
-      for (const auto& [k, e] : t) n += e.size();
+      for (const auto& [k, e] : t) n += e.items.size();
     }
     return n;
   }
 
  private:
-  using Table = std::unordered_map<K, std::vector<std::pair<N, V>>, StateKeyHash<K>>;
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  struct Entries {
+    std::vector<std::pair<N, V>> items;
+    std::unique_ptr<std::unordered_map<N, size_t, NamespaceHash<N>>> index;
+
+    size_t find(const N& ns) const {
+      if (index) {
+        auto it = index->find(ns);
+        return it == index->end() ? kNone : it->second;
+      }
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (items[i].first == ns) return i;
+      }
+      return kNone;
+    }
+    V& add(const N& ns, V value) {
+      items.emplace_back(ns, std::move(value));
+      if (index) {
+        index->emplace(ns, items.size() - 1);
+      } else if (items.size() > kIndexThreshold) {
+        index = std::make_unique<std::unordered_map<N, size_t, NamespaceHash<N>>>();
+        for (size_t i = 0; i < items.size(); ++i) index->emplace(items[i].first, i);
+      }
+      return items.back().second;
+    }
+    V removeAt(size_t i) {
+      V out = std::move(items[i].second);
+      if (index) index->erase(items[i].first);
+      if (i + 1 != items.size()) {
+        items[i] = std::move(items.back());
+        if (index) (*index)[items[i].first] = i;
+      }
+      items.pop_back();
+      return out;
+    }
+  };
+  using Table = std::unordered_map<K, Entries, StateKeyHash<K>>;
+
   Table& groupTable() {
     if (tables_.empty()) tables_.resize(static_cast<size_t>(context_.numberOfKeyGroups()));
     return tables_[static_cast<size_t>(context_.currentKeyGroupIndex())];

@@ -141,11 +141,14 @@ class SourceOutput final {
       : output_(output), watermarks_(watermarks), split_(split) {}
   void collect(const T& value) { collect(value, kNoTimestamp); }
   void collect(const T& value, Timestamp timestamp) {
-    if (watermarks_ != nullptr) {
-      timestamp = watermarks_->assign(value, timestamp);
-      watermarks_->onEvent(*split_, value, timestamp);
+    if (watermarks_ == nullptr) {
+      output_->collect(value, timestamp);
+      return;
     }
+    // The record goes first: a watermark its generator emits must not overtake it (as Flink).
+    timestamp = watermarks_->assign(value, timestamp);
     output_->collect(value, timestamp);
+    watermarks_->onEvent(*split_, value, timestamp);
   }
 
  private:
@@ -168,11 +171,14 @@ class ReaderOutput final {
   /// Emits `value` with event time `timestamp` (ms since epoch); a timestamp assigner of the
   /// source's watermark strategy replaces it.
   void collect(const T& value, Timestamp timestamp) {
-    if (watermarks_ != nullptr) {
-      timestamp = watermarks_->assign(value, timestamp);
-      watermarks_->onEvent(watermarks_->main(), value, timestamp);
+    if (watermarks_ == nullptr) {
+      output_->collect(value, timestamp);
+      return;
     }
+    // The record goes first: a watermark its generator emits must not overtake it (as Flink).
+    timestamp = watermarks_->assign(value, timestamp);
     output_->collect(value, timestamp);
+    watermarks_->onEvent(watermarks_->main(), value, timestamp);
   }
   void emitWatermark(Watermark watermark) { output_->emitWatermark(watermark); }
   /// An output whose records drive the watermark generator of split `splitId` (Flink's

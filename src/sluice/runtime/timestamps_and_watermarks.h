@@ -43,8 +43,8 @@ class TimestampsAndWatermarksOperator final : public OneInputStreamOperator<T, T
     if (assigner) {
       timestamp = callUserFunction(*this, [&] { return assigner(value, timestamp); });
     }
-    generator_->onEvent(value, timestamp, *this);
     this->output_->collect(value, timestamp);
+    generator_->onEvent(value, timestamp, *this);
   }
 
   // WatermarkOutput
