@@ -40,7 +40,9 @@ TEST(KeyedStateTable, MatchesAMapOracleWithFewAndManyNamespaces) {
         int64_t* v = table.get(ns);
         auto it = oracle.find({key, ns});
         ASSERT_EQ(v != nullptr, it != oracle.end());
-        if (v) EXPECT_EQ(*v, it->second);
+        if (v) {
+          EXPECT_EQ(*v, it->second);
+        }
       }
     }
   }
