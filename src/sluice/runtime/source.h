@@ -67,6 +67,15 @@ class SourceWatermarks {
     split.generator->onEvent(value, timestamp, split);
     if (split.changed) update();
   }
+  /// At end of input: a last periodic emission, and active again if idle, so that the final
+  /// watermark that follows is not ignored downstream (as Flink).
+  void finish() {
+    onPeriodicEmit();
+    if (idle_) {
+      idle_ = false;
+      output_->emitWatermarkStatus(false);
+    }
+  }
   /// Runs every generator's periodic emission and forwards progress.
   void onPeriodicEmit() {
     main_.generator->onPeriodicEmit(main_);
@@ -387,7 +396,7 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   InputStatus emitNext() override {
     InputStatus status = callUserFunction(*this, [&] { return reader_->pollNext(output_); });
     if (status == InputStatus::kEndOfInput) {
-      if (watermarks_) watermarks_->onPeriodicEmit();
+      if (watermarks_) watermarks_->finish();
       // A finished source lets every event-time timer downstream fire (as Flink).
       mainOutput_->emitWatermark(Watermark{kMaxWatermark});
     }

@@ -72,8 +72,11 @@ class SlicedWindowOperator final : public OneInputStreamOperator<T, OUT>,
     // The last window containing the element ends at lastStart + size; if that one already
     // fired, every window of the element did: the element is late.
     Timestamp lastStart = TimeWindow::getWindowStartWithOffset(timestamp, offset_, slide_);
-    if (lastStart + size_ - 1 <= watermark) {
-      if (lateOutput_ != nullptr) lateOutput_->collect(value, timestamp);
+    // With size < slide an element may fall between windows: it belongs to none and is dropped,
+    // unless it is late (as Flink's WindowOperator: skipped and late → late side output).
+    bool inNoWindow = timestamp >= lastStart + size_;
+    if (inNoWindow || lastStart + size_ - 1 <= watermark) {
+      if (lateOutput_ != nullptr && timestamp <= watermark) lateOutput_->collect(value, timestamp);
       return;
     }
     keyContext_.setCurrentKey(

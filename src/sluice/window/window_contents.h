@@ -64,6 +64,7 @@ struct TimestampedListContents {
   using Acc = std::vector<TimestampedValue<T>>;
   Acc create() { return {}; }
   void add(Acc& acc, const T& value, Timestamp ts) { acc.push_back({value, ts}); }
+  bool isEmpty(const Acc& acc) const { return acc.empty(); }
   void merge(Acc& into, Acc&& from) {
     into.insert(into.end(), std::make_move_iterator(from.begin()),
                 std::make_move_iterator(from.end()));

@@ -39,7 +39,8 @@ class WindowFireContext : public ProcessWindowContext<K, W> {
 /// EvictingWindowOperator when Contents keeps timestamped elements for an evictor).
 ///
 /// `Contents` is the state per window: `using Acc`, `Acc create()`, `add(Acc&, const T&,
-/// Timestamp)`, `merge(Acc& into, Acc&& from)`. `Emitter` turns contents into output:
+/// Timestamp)`, `merge(Acc& into, Acc&& from)`, optionally `bool isEmpty(const Acc&)` (contents
+/// that a firing left empty are dropped). `Emitter` turns contents into output:
 /// `emit(WindowFireContext&, Acc&, Collector<OUT>&)`, `open(RuntimeContext&)`, `close()`,
 /// `clear(ProcessWindowContext&)`. Contents, trigger state, timers and the per-window state of
 /// process functions live in keyed state tables, partitioned by key group.
@@ -96,7 +97,9 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
   void process(const T& value, Timestamp timestamp) {
     windows_.clear();
     callUserFunction(*this, [&] {
-      spec_.assigner->assignWindows(value, timestamp, timers_->currentProcessingTime(), windows_);
+      // Event-time assigners do not need the clock: do not read it per record.
+      spec_.assigner->assignWindows(value, timestamp,
+                                    eventTime_ ? 0 : timers_->currentProcessingTime(), windows_);
     });
     keyContext_.setCurrentKey(
         callUserFunction(*this, [&]() -> decltype(auto) { return keySelector_(value); }));
@@ -108,6 +111,7 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
         Mapping& m = *mappings_.get(VoidNamespace{});
         if (isWindowLate(actual)) {
           std::erase_if(m, [&](const auto& e) { return e.first == actual; });
+          if (m.empty()) mappings_.remove(VoidNamespace{});
           continue;
         }
         skipped = false;
@@ -136,9 +140,7 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
     currentWindow_ = window;
     TriggerResult r = callUserFunction(
         *this, [&] { return trigger_->onElement(value, timestamp, window, *this); });
-    if (isFire(r)) {
-      if (Acc* contents = contents_.get(stateWindow)) emit(window, *contents);
-    }
+    if (isFire(r)) fire(window, stateWindow);
     if (isPurge(r)) contents_.remove(stateWindow);
     registerCleanupTimer(window);
   }
@@ -158,11 +160,21 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
       return eventTime ? trigger_->onEventTime(time, window, *this)
                        : trigger_->onProcessingTime(time, window, *this);
     });
-    if (isFire(r)) {
-      if (Acc* contents = contents_.get(stateWindow)) emit(window, *contents);
-    }
+    if (isFire(r)) fire(window, stateWindow);
     if (isPurge(r)) contents_.remove(stateWindow);
     if (eventTime == eventTime_ && isCleanupTime(window, time)) clearAllState(window, stateWindow);
+  }
+
+  void fire(const W& window, const W& stateWindow) {
+    Acc* contents = contents_.get(stateWindow);
+    if (contents == nullptr) return;
+    emit(window, *contents);
+    // An evictor that removed every element leaves the window without contents, and the next
+    // firing emits nothing (as Flink's EvictingWindowOperator, whose empty list state is null).
+    if constexpr (requires(const Contents& c, const Acc& a) { c.isEmpty(a); }) {
+      contents = contents_.get(stateWindow);
+      if (contents != nullptr && contentsPolicy_.isEmpty(*contents)) contents_.remove(stateWindow);
+    }
   }
 
   void emit(const W& window, Acc& contents) {
@@ -175,7 +187,7 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
   void clearAllState(const W& window, const W& stateWindow) {
     contents_.remove(stateWindow);
     currentWindow_ = window;
-    trigger_->clear(window, *this);
+    callUserFunction(*this, [&] { trigger_->clear(window, *this); });
     fireWindow_ = &window;
     windowState_.setNamespace(window);
     callUserFunction(*this, [&] { emitter_.clear(fireContext()); });
@@ -235,7 +247,9 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
       }
       if (!stateResult) stateResult = result;
       mapping.emplace_back(result, *stateResult);
-      if (!(group.size() == 1 && group[0] == result)) {
+      // A new window inside (or equal to) an existing one changes nothing: no merge, so the
+      // trigger sees no onMerge (as Flink's MergingWindowSet).
+      if (!mergedWindows.empty()) {
         mergeWindows(result, mergedWindows, *stateResult, mergedStateWindows);
       }
     }
@@ -257,7 +271,7 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
     mergedWindows_ = nullptr;
     for (const W& m : mergedWindows) {
       currentWindow_ = m;
-      trigger_->clear(m, *this);
+      callUserFunction(*this, [&] { trigger_->clear(m, *this); });
       triggerState_.remove(m);
       deleteCleanupTimer(m);
     }
@@ -370,7 +384,15 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
   const K& key() const override { return keyContext_.currentKey(); }
   Timestamp currentProcessingTime() const override { return timers_->currentProcessingTime(); }
   Timestamp currentWatermark() const override { return timers_->currentWatermark(); }
-  KeyedStateStore<K, W>& windowState() override { return windowState_; }
+  KeyedStateStore<K, W>& windowState() override {
+    // A window merged into another is never cleared: its state would leak (Flink refuses too).
+    if (merging_) {
+      throw SluiceException(
+          "Per-window state is not supported with merging (session) windows: keep state in "
+          "globalState(), or aggregate the window's elements instead");
+    }
+    return windowState_;
+  }
   KeyedStateStore<K, VoidNamespace>& globalState() override { return globalState_; }
   OutputBase* sideOutput(const std::string& tagId) override {
     auto it = this->context_.sideOutputs.find(tagId);
