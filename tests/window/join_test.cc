@@ -124,8 +124,8 @@ TEST_P(WindowJoin, MatchesNestedLoopPerKeyAndWindow) {
         .join(source(*env, rights, kOutOfOrderness))
         .where([](const Left& l) { return l.key; })
         .equalTo([](const Right& r) { return r.key; })
-        .window(SlidingEventTimeWindows::of<Tagged>(std::chrono::milliseconds(size),
-                                                    std::chrono::milliseconds(slide)))
+        .window(SlidingEventTimeWindows::of(std::chrono::milliseconds(size),  // untyped, as Flink
+                                            std::chrono::milliseconds(slide)))
         .apply([](const Left& l, const Right& r) {
           EXPECT_EQ(l.key, r.key);
           EXPECT_EQ(r.payload, "r" + std::to_string(r.id));

@@ -295,3 +295,40 @@ TEST(WindowSmoke, WatermarkFromOnEventFollowsItsRecord) {
 
 }  // namespace window_smoke
 }  // namespace sluice
+
+namespace sluice {
+namespace window_smoke {
+
+// Flink's untyped factories: the stream supplies the element type; the results equal the typed
+// assigner's.
+TEST(WindowSmoke, UntypedAssignerFactoriesEqualTypedOnes) {
+  auto events = outOfOrderEvents(2000, 4, 300, 3);
+  auto run = [&](bool untyped) {
+    auto env = testing::makeEnv(2);
+    auto strategy =
+        WatermarkStrategy<Event>::forBoundedOutOfOrderness(std::chrono::milliseconds(300))
+            .withTimestampAssigner([](const Event& e) { return e.second; });
+    auto sink = std::make_shared<testing::CollectSink<Result>>();
+    auto keyed = env->fromSource<Event, CollectionSplit>(
+                        std::make_shared<CollectionSource<Event>>(events), strategy, "Events")
+                     .keyBy([](const Event& e) { return e.first; });
+    if (untyped) {
+      keyed.window(EventTimeSessionWindows::withGap(std::chrono::milliseconds(50)))
+          .process(CountWithWindow{})
+          .sinkTo(sink);
+    } else {
+      keyed.window(EventTimeSessionWindows::withGap<Event>(std::chrono::milliseconds(50)))
+          .process(CountWithWindow{})
+          .sinkTo(sink);
+    }
+    env->execute();
+    return sorted(sink->values());
+  };
+  auto typed = run(false);
+  EXPECT_GT(typed.size(), 10u);
+  EXPECT_EQ(run(true), typed);
+  EXPECT_THROW(TumblingEventTimeWindows::of(std::chrono::milliseconds(0)), ConfigurationException);
+}
+
+}  // namespace window_smoke
+}  // namespace sluice

@@ -33,6 +33,8 @@ template <typename T>
 struct NullByteKeySelector;
 template <typename T, typename W>
 class WindowAssigner;
+template <typename W>
+struct AnyTypeAssigner;
 struct GlobalWindow;
 template <typename T1, typename T2>
 class JoinedStreams;
@@ -137,6 +139,9 @@ class DataStream {
   template <typename W>
   WindowedStream<T, NullByteKeySelector<T>, W> windowAll(
       std::shared_ptr<const WindowAssigner<T, W>> assigner) const;
+  /// windowAll with an untyped assigner, e.g. TumblingEventTimeWindows::of(1h).
+  template <typename W>
+  WindowedStream<T, NullByteKeySelector<T>, W> windowAll(const AnyTypeAssigner<W>& assigner) const;
 
   /// Merges streams of the same type (Flink's union; `union` is a C++ keyword).
   template <typename... Streams>
@@ -386,6 +391,11 @@ class KeyedStream : public DataStream<T> {
   template <typename W>
   WindowedStream<T, KeySelector, W> window(
       std::shared_ptr<const WindowAssigner<T, W>> assigner) const;
+  /// window with an untyped assigner, e.g. TumblingEventTimeWindows::of(1h) (as Flink).
+  template <typename W>
+  WindowedStream<T, KeySelector, W> window(const AnyTypeAssigner<W>& assigner) const {
+    return window(assigner.template forType<T>());
+  }
   /// Tumbling windows of `size` elements per key (GlobalWindows, purging CountTrigger).
   WindowedStream<T, KeySelector, GlobalWindow> countWindow(int64_t size) const;
   /// Sliding windows of the last `size` elements, every `slide` elements (CountEvictor,

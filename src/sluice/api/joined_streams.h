@@ -292,6 +292,11 @@ class CoGroupedStreams {
      public:
       EqualTo(const Where& where, KS2 keySelector2)
           : where_(where), keySelector2_(std::move(keySelector2)) {}
+      /// The windows, by an untyped assigner (e.g. TumblingEventTimeWindows::of(5s)).
+      template <typename W>
+      WithWindow<KS1, KS2, W> window(const AnyTypeAssigner<W>& assigner) const {
+        return window(assigner.template forType<Element>());
+      }
       /// The windows, by an assigner over TaggedUnion<T1, T2> (e.g.
       /// TumblingEventTimeWindows::of<TaggedUnion<T1, T2>>(std::chrono::seconds(5))).
       template <typename E, typename W>
@@ -477,6 +482,11 @@ class JoinedStreams {
      public:
       using Inner = typename CoGroupedStreams<T1, T2>::template Where<KS1>::template EqualTo<KS2>;
       explicit EqualTo(Inner inner) : inner_(std::move(inner)) {}
+      /// The windows, by an untyped assigner (e.g. TumblingEventTimeWindows::of(5s)).
+      template <typename W>
+      WithWindow<KS1, KS2, W> window(const AnyTypeAssigner<W>& assigner) const {
+        return window(assigner.template forType<Element>());
+      }
       /// The windows, by an assigner over TaggedUnion<T1, T2> (e.g.
       /// SlidingEventTimeWindows::of<TaggedUnion<T1, T2>>(size, slide)).
       template <typename E, typename W>

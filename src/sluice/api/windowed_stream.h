@@ -171,6 +171,13 @@ WindowedStream<T, KeySelector, GlobalWindow> KeyedStream<T, KeySelector>::countW
 template <typename T>
 template <typename W>
 WindowedStream<T, NullByteKeySelector<T>, W> DataStream<T>::windowAll(
+    const AnyTypeAssigner<W>& assigner) const {
+  return windowAll(assigner.template forType<T>());
+}
+
+template <typename T>
+template <typename W>
+WindowedStream<T, NullByteKeySelector<T>, W> DataStream<T>::windowAll(
     std::shared_ptr<const WindowAssigner<T, W>> assigner) const {
   return WindowedStream<T, NullByteKeySelector<T>, W>(keyBy(NullByteKeySelector<T>{}),
                                                       std::move(assigner), true);

@@ -165,9 +165,69 @@ class GlobalWindowsAssigner final : public WindowAssigner<T, GlobalWindow> {
 inline int64_t millis(std::chrono::milliseconds d) { return d.count(); }
 }  // namespace detail
 
+/// A window assigner described without its element type, as Flink's factories are untyped:
+/// `keyed.window(TumblingEventTimeWindows::of(std::chrono::hours(1)))`. The stream it is applied
+/// to supplies the type (forType<T>()). Dynamic session gaps need the type: use
+/// withDynamicGap<T>.
+template <typename W>
+struct AnyTypeAssigner {
+  enum class Kind { kSliding, kSession, kGlobal };
+  Kind kind = Kind::kGlobal;
+  bool eventTime = true;
+  int64_t size = 0;
+  int64_t slide = 0;
+  int64_t offset = 0;
+  int64_t gap = 0;
+
+  template <typename T>
+  std::shared_ptr<const WindowAssigner<T, W>> forType() const {
+    if constexpr (std::is_same_v<W, GlobalWindow>) {
+      return std::make_shared<detail::GlobalWindowsAssigner<T>>();
+    } else {
+      if (kind == Kind::kSession) {
+        int64_t g = gap;
+        auto fixed = [g](const T&) { return g; };
+        if (eventTime) return std::make_shared<detail::SessionWindows<T, true>>(fixed);
+        return std::make_shared<detail::SessionWindows<T, false>>(fixed);
+      }
+      if (eventTime) return std::make_shared<detail::SlidingWindows<T, true>>(size, slide, offset);
+      return std::make_shared<detail::SlidingWindows<T, false>>(size, slide, offset);
+    }
+  }
+};
+
+namespace detail {
+inline AnyTypeAssigner<TimeWindow> slidingSpec(bool eventTime, std::chrono::milliseconds size,
+                                               std::chrono::milliseconds slide,
+                                               std::chrono::milliseconds offset) {
+  checkSizes(size.count(), slide.count(), offset.count());
+  AnyTypeAssigner<TimeWindow> a;
+  a.kind = AnyTypeAssigner<TimeWindow>::Kind::kSliding;
+  a.eventTime = eventTime;
+  a.size = size.count();
+  a.slide = slide.count();
+  a.offset = offset.count();
+  return a;
+}
+inline AnyTypeAssigner<TimeWindow> sessionSpec(bool eventTime, std::chrono::milliseconds gap) {
+  if (gap.count() <= 0) throw ConfigurationException("session gap must be positive");
+  AnyTypeAssigner<TimeWindow> a;
+  a.kind = AnyTypeAssigner<TimeWindow>::Kind::kSession;
+  a.eventTime = eventTime;
+  a.gap = gap.count();
+  return a;
+}
+}  // namespace detail
+
 // Factories with Flink's names. Durations are std::chrono durations (e.g. std::chrono::hours(1)).
+// Each comes untyped (`of(size)`, applied to any stream) and typed (`of<T>(size)`).
 
 struct TumblingEventTimeWindows {
+  static AnyTypeAssigner<TimeWindow> of(
+      std::chrono::milliseconds size,
+      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
+    return detail::slidingSpec(true, size, size, offset);
+  }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
       std::chrono::milliseconds size,
@@ -177,6 +237,11 @@ struct TumblingEventTimeWindows {
   }
 };
 struct SlidingEventTimeWindows {
+  static AnyTypeAssigner<TimeWindow> of(
+      std::chrono::milliseconds size, std::chrono::milliseconds slide,
+      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
+    return detail::slidingSpec(true, size, slide, offset);
+  }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
       std::chrono::milliseconds size, std::chrono::milliseconds slide,
@@ -186,6 +251,11 @@ struct SlidingEventTimeWindows {
   }
 };
 struct TumblingProcessingTimeWindows {
+  static AnyTypeAssigner<TimeWindow> of(
+      std::chrono::milliseconds size,
+      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
+    return detail::slidingSpec(false, size, size, offset);
+  }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
       std::chrono::milliseconds size,
@@ -195,6 +265,11 @@ struct TumblingProcessingTimeWindows {
   }
 };
 struct SlidingProcessingTimeWindows {
+  static AnyTypeAssigner<TimeWindow> of(
+      std::chrono::milliseconds size, std::chrono::milliseconds slide,
+      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
+    return detail::slidingSpec(false, size, slide, offset);
+  }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
       std::chrono::milliseconds size, std::chrono::milliseconds slide,
@@ -204,6 +279,9 @@ struct SlidingProcessingTimeWindows {
   }
 };
 struct EventTimeSessionWindows {
+  static AnyTypeAssigner<TimeWindow> withGap(std::chrono::milliseconds gap) {
+    return detail::sessionSpec(true, gap);
+  }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> withGap(
       std::chrono::milliseconds gap) {
@@ -219,6 +297,9 @@ struct EventTimeSessionWindows {
   }
 };
 struct ProcessingTimeSessionWindows {
+  static AnyTypeAssigner<TimeWindow> withGap(std::chrono::milliseconds gap) {
+    return detail::sessionSpec(false, gap);
+  }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> withGap(
       std::chrono::milliseconds gap) {
@@ -233,6 +314,7 @@ struct ProcessingTimeSessionWindows {
   }
 };
 struct GlobalWindows {
+  static AnyTypeAssigner<GlobalWindow> create() { return {}; }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, GlobalWindow>> create() {
     return std::make_shared<detail::GlobalWindowsAssigner<T>>();
