@@ -332,3 +332,37 @@ TEST(WindowSmoke, UntypedAssignerFactoriesEqualTypedOnes) {
 
 }  // namespace window_smoke
 }  // namespace sluice
+
+namespace sluice {
+namespace window_smoke {
+
+// The README's event-time example, with the source type deduced.
+TEST(WindowSmoke, ReadmeExampleRuns) {
+  struct Sale {
+    std::string country;
+    int64_t timeMillis;
+    double amount;
+  };
+  std::vector<Sale> sales{
+      {"UK", 1000, 1.5}, {"UK", 3'600'000, 2.0}, {"FR", 10, 4.0}, {"UK", 2000, 2.5}};
+  auto env = testing::makeEnv(2);
+  auto strategy = WatermarkStrategy<Sale>::forBoundedOutOfOrderness(std::chrono::minutes(1))
+                      .withTimestampAssigner([](const Sale& s) { return s.timeMillis; });
+  auto sink = std::make_shared<testing::CollectSink<std::pair<std::string, double>>>();
+  env->fromSource(std::make_shared<CollectionSource<Sale>>(sales), strategy, "Sales")
+      .keyBy([](const Sale& s) { return s.country; })
+      .window(TumblingEventTimeWindows::of(std::chrono::hours(1)))
+      .reduce([](const Sale& a, const Sale& b) {
+        return Sale{a.country, a.timeMillis, a.amount + b.amount};
+      })
+      .map([](const Sale& s) { return std::pair<std::string, double>(s.country, s.amount); })
+      .sinkTo(sink);
+  env->execute();
+  auto got = sink->values();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got,
+            (std::vector<std::pair<std::string, double>>{{"FR", 4.0}, {"UK", 2.0}, {"UK", 4.0}}));
+}
+
+}  // namespace window_smoke
+}  // namespace sluice

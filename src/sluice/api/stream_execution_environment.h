@@ -86,6 +86,32 @@ class StreamExecutionEnvironment {
                                            const WatermarkStrategy<T>& strategy,
                                            const std::string& name);
 
+  /// fromSource for any concrete source class (its OutputType and SplitType are deduced).
+  template <typename S>
+  requires requires {
+    typename S::OutputType;
+    typename S::SplitType;
+  }
+  SingleOutputStreamOperator<typename S::OutputType> fromSource(
+      std::shared_ptr<S> source, const WatermarkStrategy<typename S::OutputType>& strategy,
+      const std::string& name) {
+    using T = typename S::OutputType;
+    using SplitT = typename S::SplitType;
+    return fromSource<T, SplitT>(std::shared_ptr<const Source<T, SplitT>>(std::move(source)),
+                                 strategy, name);
+  }
+  template <typename S>
+  requires requires {
+    typename S::OutputType;
+    typename S::SplitType;
+  }
+  SingleOutputStreamOperator<typename S::OutputType> fromSource(std::shared_ptr<S> source,
+                                                                const std::string& name) {
+    using T = typename S::OutputType;
+    using SplitT = typename S::SplitType;
+    return fromSource<T, SplitT>(std::shared_ptr<const Source<T, SplitT>>(std::move(source)), name);
+  }
+
   /// The plan as JSON, as Flink's getExecutionPlan().
   std::string getExecutionPlan();
   /// Runs the job and waits for it. Throws JobExecutionException naming the failing operator
