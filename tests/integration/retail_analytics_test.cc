@@ -22,41 +22,19 @@
 
 #include "sluice/connectors/csv_format.h"
 
+#include "integration/process_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string dataDir() {
-  const char* d = std::getenv("SLUICE_DATA_DIR");
-  return d ? d : std::string(SLUICE_SOURCE_DIR) + "/../shared/data";
-}
+using sluice::testing::dataDir;
+using sluice::testing::run;
+using sluice::testing::RunResult;
+using sluice::testing::tempDir;
 
 std::string retailDir() { return dataDir() + "/retail/by-day"; }
 
 std::string binary() { return std::string(SLUICE_BINARY_DIR) + "/examples/retail_analytics"; }
-
-struct RunResult {
-  int exitCode;
-  std::string output;  // stdout and stderr
-};
-
-RunResult run(const std::string& command) {
-  RunResult r{0, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  int status = pclose(pipe);
-  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-fs::path tempDir(const std::string& name) {
-  fs::path p =
-      fs::temp_directory_path() / ("sluice-" + name + "-" + std::to_string(std::random_device{}()));
-  fs::create_directories(p);
-  return p;
-}
 
 std::vector<std::string> splitTabs(const std::string& line) {
   std::vector<std::string> fields;

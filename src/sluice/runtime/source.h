@@ -63,7 +63,12 @@ class SourceWatermarks {
     const auto& assigner = strategy_.timestampAssigner();
     return assigner ? assigner(value, recordTimestamp) : recordTimestamp;
   }
-  void onEvent(SplitState& split, const T& value, Timestamp timestamp) {
+  /// Emits a record of `split` to `output` with its assigned timestamp, then lets the split's
+  /// generator see it: the record goes first, so that a watermark the generator emits does not
+  /// overtake it (as Flink).
+  void emit(Output<T>* output, SplitState& split, const T& value, Timestamp recordTimestamp) {
+    Timestamp timestamp = assign(value, recordTimestamp);
+    output->collect(value, timestamp);
     split.generator->onEvent(value, timestamp, split);
     if (split.changed) update();
   }
@@ -152,12 +157,9 @@ class SourceOutput final {
   void collect(const T& value, Timestamp timestamp) {
     if (watermarks_ == nullptr) {
       output_->collect(value, timestamp);
-      return;
+    } else {
+      watermarks_->emit(output_, *split_, value, timestamp);
     }
-    // The record goes first: a watermark its generator emits must not overtake it (as Flink).
-    timestamp = watermarks_->assign(value, timestamp);
-    output_->collect(value, timestamp);
-    watermarks_->onEvent(*split_, value, timestamp);
   }
 
  private:
@@ -182,12 +184,9 @@ class ReaderOutput final {
   void collect(const T& value, Timestamp timestamp) {
     if (watermarks_ == nullptr) {
       output_->collect(value, timestamp);
-      return;
+    } else {
+      watermarks_->emit(output_, watermarks_->main(), value, timestamp);
     }
-    // The record goes first: a watermark its generator emits must not overtake it (as Flink).
-    timestamp = watermarks_->assign(value, timestamp);
-    output_->collect(value, timestamp);
-    watermarks_->onEvent(watermarks_->main(), value, timestamp);
   }
   void emitWatermark(Watermark watermark) { output_->emitWatermark(watermark); }
   /// An output whose records drive the watermark generator of split `splitId` (Flink's

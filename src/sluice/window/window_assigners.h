@@ -220,99 +220,64 @@ inline AnyTypeAssigner<TimeWindow> sessionSpec(bool eventTime, std::chrono::mill
 }  // namespace detail
 
 // Factories with Flink's names. Durations are std::chrono durations (e.g. std::chrono::hours(1)).
-// Each comes untyped (`of(size)`, applied to any stream) and typed (`of<T>(size)`).
+// Each comes untyped (`of(size)`, applied to any stream) and typed (`of<T>(size)`); the typed
+// form is the untyped description made concrete.
 
-struct TumblingEventTimeWindows {
+namespace detail {
+template <bool kEventTime>
+struct TumblingWindowsFactory {
   static AnyTypeAssigner<TimeWindow> of(
       std::chrono::milliseconds size,
       std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return detail::slidingSpec(true, size, size, offset);
+    return slidingSpec(kEventTime, size, size, offset);
   }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
       std::chrono::milliseconds size,
       std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return std::make_shared<detail::SlidingWindows<T, true>>(size.count(), size.count(),
-                                                             offset.count());
+    return of(size, offset).template forType<T>();
   }
 };
-struct SlidingEventTimeWindows {
+template <bool kEventTime>
+struct SlidingWindowsFactory {
   static AnyTypeAssigner<TimeWindow> of(
       std::chrono::milliseconds size, std::chrono::milliseconds slide,
       std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return detail::slidingSpec(true, size, slide, offset);
+    return slidingSpec(kEventTime, size, slide, offset);
   }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
       std::chrono::milliseconds size, std::chrono::milliseconds slide,
       std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return std::make_shared<detail::SlidingWindows<T, true>>(size.count(), slide.count(),
-                                                             offset.count());
+    return of(size, slide, offset).template forType<T>();
   }
 };
-struct TumblingProcessingTimeWindows {
-  static AnyTypeAssigner<TimeWindow> of(
-      std::chrono::milliseconds size,
-      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return detail::slidingSpec(false, size, size, offset);
-  }
-  template <typename T>
-  static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
-      std::chrono::milliseconds size,
-      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return std::make_shared<detail::SlidingWindows<T, false>>(size.count(), size.count(),
-                                                              offset.count());
-  }
-};
-struct SlidingProcessingTimeWindows {
-  static AnyTypeAssigner<TimeWindow> of(
-      std::chrono::milliseconds size, std::chrono::milliseconds slide,
-      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return detail::slidingSpec(false, size, slide, offset);
-  }
-  template <typename T>
-  static std::shared_ptr<const WindowAssigner<T, TimeWindow>> of(
-      std::chrono::milliseconds size, std::chrono::milliseconds slide,
-      std::chrono::milliseconds offset = std::chrono::milliseconds(0)) {
-    return std::make_shared<detail::SlidingWindows<T, false>>(size.count(), slide.count(),
-                                                              offset.count());
-  }
-};
-struct EventTimeSessionWindows {
+template <bool kEventTime>
+struct SessionWindowsFactory {
   static AnyTypeAssigner<TimeWindow> withGap(std::chrono::milliseconds gap) {
-    return detail::sessionSpec(true, gap);
+    return sessionSpec(kEventTime, gap);
   }
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> withGap(
       std::chrono::milliseconds gap) {
-    if (gap.count() <= 0) throw ConfigurationException("session gap must be positive");
-    int64_t g = gap.count();
-    return std::make_shared<detail::SessionWindows<T, true>>([g](const T&) { return g; });
+    return withGap(gap).template forType<T>();
   }
   /// Gap per element, ms (Flink's withDynamicGap).
   template <typename T>
   static std::shared_ptr<const WindowAssigner<T, TimeWindow>> withDynamicGap(
       std::function<int64_t(const T&)> gap) {
-    return std::make_shared<detail::SessionWindows<T, true>>(std::move(gap));
+    return std::make_shared<SessionWindows<T, kEventTime>>(std::move(gap));
   }
 };
-struct ProcessingTimeSessionWindows {
-  static AnyTypeAssigner<TimeWindow> withGap(std::chrono::milliseconds gap) {
-    return detail::sessionSpec(false, gap);
-  }
-  template <typename T>
-  static std::shared_ptr<const WindowAssigner<T, TimeWindow>> withGap(
-      std::chrono::milliseconds gap) {
-    if (gap.count() <= 0) throw ConfigurationException("session gap must be positive");
-    int64_t g = gap.count();
-    return std::make_shared<detail::SessionWindows<T, false>>([g](const T&) { return g; });
-  }
-  template <typename T>
-  static std::shared_ptr<const WindowAssigner<T, TimeWindow>> withDynamicGap(
-      std::function<int64_t(const T&)> gap) {
-    return std::make_shared<detail::SessionWindows<T, false>>(std::move(gap));
-  }
-};
+}  // namespace detail
+
+using TumblingEventTimeWindows = detail::TumblingWindowsFactory<true>;
+using TumblingProcessingTimeWindows = detail::TumblingWindowsFactory<false>;
+using SlidingEventTimeWindows = detail::SlidingWindowsFactory<true>;
+using SlidingProcessingTimeWindows = detail::SlidingWindowsFactory<false>;
+using EventTimeSessionWindows = detail::SessionWindowsFactory<true>;
+using ProcessingTimeSessionWindows = detail::SessionWindowsFactory<false>;
+
 struct GlobalWindows {
   static AnyTypeAssigner<GlobalWindow> create() { return {}; }
   template <typename T>
