@@ -16,6 +16,7 @@
 #include "operator_harness.h"
 #include "sluice/window/window_contents.h"
 #include "sluice/window/window_operator.h"
+#include "window/window_test_types.h"
 
 namespace sluice {
 namespace window_operator_test {
@@ -23,20 +24,9 @@ namespace window_operator_test {
 using std::chrono::milliseconds;
 using testing::OneInputStreamOperatorTestHarness;
 using testing::StreamRecord;
-
-struct Event {
-  int32_t key = 0;
-  Timestamp ts = 0;
-  int64_t value = 0;
-  friend auto operator<=>(const Event&, const Event&) = default;
-  friend std::ostream& operator<<(std::ostream& os, const Event& e) {
-    return os << "Event{" << e.key << ", ts " << e.ts << ", " << e.value << "}";
-  }
-};
-
-struct KeyOf {
-  int32_t operator()(const Event& e) const { return e.key; }
-};
+using window_testing::Event;
+using window_testing::KeyOf;
+using window_testing::Result;
 
 /// A window's firing as a process function saw it.
 struct Fired {

@@ -24,39 +24,15 @@
 #include "operator_harness.h"
 #include "sluice/api/windowed_stream.h"
 #include "test_util.h"
+#include "window/window_test_types.h"
 
 namespace sluice {
 namespace window_oracle_test {
 
 using std::chrono::milliseconds;
-
-struct Event {
-  int32_t key = 0;
-  Timestamp ts = 0;
-  int64_t value = 0;
-  friend auto operator<=>(const Event&, const Event&) = default;
-  friend std::ostream& operator<<(std::ostream& os, const Event& e) {
-    return os << "Event{" << e.key << ", ts " << e.ts << ", " << e.value << "}";
-  }
-};
-
-/// One firing of one window.
-struct Result {
-  int32_t key = 0;
-  Timestamp start = 0;
-  Timestamp end = 0;
-  int64_t count = 0;
-  int64_t sum = 0;
-  friend auto operator<=>(const Result&, const Result&) = default;
-  friend std::ostream& operator<<(std::ostream& os, const Result& r) {
-    return os << "Result{key " << r.key << ", [" << r.start << ", " << r.end << "), count "
-              << r.count << ", sum " << r.sum << "}";
-  }
-};
-
-struct KeyOf {
-  int32_t operator()(const Event& e) const { return e.key; }
-};
+using window_testing::Event;
+using window_testing::KeyOf;
+using window_testing::Result;
 
 struct CountSum {
   int64_t count = 0;
