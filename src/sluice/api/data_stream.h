@@ -13,6 +13,7 @@
 #include "sluice/api/sources.h"
 #include "sluice/api/stream_execution_environment.h"
 #include "sluice/runtime/operators.h"
+#include "sluice/runtime/process_function.h"
 #include "sluice/runtime/sink.h"
 #include "sluice/runtime/timestamps_and_watermarks.h"
 #include "sluice/runtime/type_info.h"
@@ -118,6 +119,14 @@ class DataStream {
   template <typename F>
   SingleOutputStreamOperator<T> filter(F fn) const {
     return transform<T>("Filter", [fn] { return std::make_unique<StreamFilter<T, F>>(fn); });
+  }
+
+  /// Applies a ProcessFunction (timestamps, clocks, side outputs; timers need keyBy()).
+  template <typename F>
+  SingleOutputStreamOperator<typename F::OutputType> process(F fn) const {
+    using OUT = typename F::OutputType;
+    return transform<OUT>("Process",
+                          [fn] { return std::make_unique<ProcessOperator<T, OUT, F>>(fn); });
   }
 
   /// Gives records timestamps and generates watermarks with `strategy` (Flink's
@@ -385,6 +394,19 @@ class KeyedStream : public DataStream<T> {
   }
 
   const KeySelector& getKeySelector() const { return keySelector_; }
+
+  /// Applies a KeyedProcessFunction<K, T, OUT>: keyed state and timers per key (Flink's
+  /// KeyedStream#process).
+  template <typename F>
+  SingleOutputStreamOperator<typename F::OutputType> process(F fn) const {
+    using OUT = typename F::OutputType;
+    static_assert(std::is_same_v<typename F::KeyType, KeyType>,
+                  "the KeyedProcessFunction's key type must be the stream's key type");
+    auto ks = keySelector_;
+    return this->template transform<OUT>("KeyedProcess", [ks, fn] {
+      return std::make_unique<KeyedProcessOperator<KeyType, T, OUT, KeySelector, F>>(ks, fn);
+    });
+  }
 
   /// Cuts each key's records into windows (Flink's window). Include
   /// "sluice/api/windowed_stream.h".

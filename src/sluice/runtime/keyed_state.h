@@ -124,7 +124,9 @@ class KeyedStateTable {
     if (i != kNone) return entries.items[i].second;
     return entries.add(ns, init());
   }
-  void put(const N& ns, V value) { getOrCreate(ns, [] { return V{}; }) = std::move(value); }
+  void put(const N& ns, V value) {
+    getOrCreate(ns, [] { return V{}; }) = std::move(value);
+  }
   /// Removes (current key, ns); returns the value it had.
   std::optional<V> remove(const N& ns) {
     auto& table = groupTable();
@@ -202,7 +204,7 @@ class KeyedStateTable {
   std::vector<Table> tables_;
 };
 
-/// A single value per key and namespace (Flink's ValueState), bound to a table and a namespace.
+/// A single value per key and namespace (Flink's ValueState).
 template <typename V>
 class ValueState {
  public:
@@ -213,35 +215,143 @@ class ValueState {
   virtual void clear() = 0;
 };
 
+/// A list per key and namespace (Flink's ListState).
+template <typename T>
+class ListState {
+ public:
+  virtual ~ListState() = default;
+  /// The elements in insertion order (empty when none).
+  virtual const std::vector<T>& get() = 0;
+  virtual void add(const T& value) = 0;
+  virtual void addAll(const std::vector<T>& values) = 0;
+  /// Replaces the list.
+  virtual void update(const std::vector<T>& values) = 0;
+  virtual void clear() = 0;
+};
+
+/// A map per key and namespace (Flink's MapState).
+template <typename UK, typename UV>
+class MapState {
+ public:
+  virtual ~MapState() = default;
+  virtual std::optional<UV> get(const UK& key) = 0;
+  virtual void put(const UK& key, const UV& value) = 0;
+  virtual bool contains(const UK& key) = 0;
+  virtual void remove(const UK& key) = 0;
+  /// All entries, ordered by key.
+  virtual const std::map<UK, UV>& entries() = 0;
+  virtual bool isEmpty() = 0;
+  virtual void clear() = 0;
+};
+
+/// A value folded from everything added (Flink's ReducingState and AggregatingState: IN added,
+/// OUT read).
+template <typename IN, typename OUT>
+class AppendingState {
+ public:
+  virtual ~AppendingState() = default;
+  /// The folded value, or nullopt when nothing was added.
+  virtual std::optional<OUT> get() = 0;
+  virtual void add(const IN& value) = 0;
+  virtual void clear() = 0;
+};
+template <typename T>
+using ReducingState = AppendingState<T, T>;
+template <typename IN, typename OUT>
+using AggregatingState = AppendingState<IN, OUT>;
+
 /// Names and types a ValueState (Flink's ValueStateDescriptor).
 template <typename V>
 struct ValueStateDescriptor {
   explicit ValueStateDescriptor(std::string stateName) : name(std::move(stateName)) {}
   std::string name;
 };
+/// Names and types a ListState.
+template <typename T>
+struct ListStateDescriptor {
+  explicit ListStateDescriptor(std::string stateName) : name(std::move(stateName)) {}
+  std::string name;
+};
+/// Names and types a MapState.
+template <typename UK, typename UV>
+struct MapStateDescriptor {
+  explicit MapStateDescriptor(std::string stateName) : name(std::move(stateName)) {}
+  std::string name;
+};
+/// A ReducingState with its reduce function (T, T) -> T.
+template <typename T>
+struct ReducingStateDescriptor {
+  ReducingStateDescriptor(std::string stateName, std::function<T(const T&, const T&)> reduce)
+      : name(std::move(stateName)), reduceFunction(std::move(reduce)) {}
+  std::string name;
+  std::function<T(const T&, const T&)> reduceFunction;
+};
+/// An AggregatingState with its aggregate function (an object with createAccumulator, add,
+/// getResult, as Flink's AggregateFunction).
+template <typename IN, typename ACC, typename OUT>
+struct AggregatingStateDescriptor {
+  std::string name;
+  std::function<ACC()> createAccumulator;
+  std::function<ACC(const IN&, ACC)> add;
+  std::function<OUT(const ACC&)> getResult;
+  template <typename F>
+  AggregatingStateDescriptor(std::string stateName, F fn)
+      : name(std::move(stateName)),
+        createAccumulator([fn]() mutable { return fn.createAccumulator(); }),
+        add([fn](const IN& v, ACC acc) mutable { return fn.add(v, std::move(acc)); }),
+        getResult([fn](const ACC& acc) mutable { return fn.getResult(acc); }) {}
+};
 
-/// Creates keyed state by descriptor for one namespace (Flink's KeyedStateStore): the
-/// per-window and global state of a ProcessWindowFunction's context. Task thread only.
+/// Creates keyed state by descriptor for one namespace (Flink's KeyedStateStore): the state of
+/// keyed process functions, and the per-window and global state of a ProcessWindowFunction.
+/// Every state lives in a KeyedStateTable per key group, scoped to the current key. Task thread
+/// only.
 template <typename K, typename N>
 class KeyedStateStore {
  public:
   explicit KeyedStateStore(KeyContext<K>& context) : context_(context) {}
 
   /// The state named by `descriptor`, in the store's current namespace. Throws
-  /// SluiceException when the name was used before with another value type.
+  /// SluiceException when the name was used before with another kind or type of state.
   template <typename V>
-  ValueState<V>& getState(const ValueStateDescriptor<V>& descriptor) {
-    auto it = states_.find(descriptor.name);
-    if (it == states_.end()) {
-      it = states_.emplace(descriptor.name, std::make_unique<Bound<V>>(context_, this)).first;
-    }
-    auto* typed = dynamic_cast<Bound<V>*>(it->second.get());
-    if (typed == nullptr) {
-      throw SluiceException("state '" + descriptor.name + "' was created with another type");
-    }
-    return *typed;
+  ValueState<V>& getState(const ValueStateDescriptor<V>& d) {
+    return getOrCreate<ValueImpl<V>>(d.name, [&] { return std::make_unique<ValueImpl<V>>(*this); });
   }
+  template <typename T>
+  ListState<T>& getListState(const ListStateDescriptor<T>& d) {
+    return getOrCreate<ListImpl<T>>(d.name, [&] { return std::make_unique<ListImpl<T>>(*this); });
+  }
+  template <typename UK, typename UV>
+  MapState<UK, UV>& getMapState(const MapStateDescriptor<UK, UV>& d) {
+    return getOrCreate<MapImpl<UK, UV>>(d.name,
+                                        [&] { return std::make_unique<MapImpl<UK, UV>>(*this); });
+  }
+  template <typename T>
+  ReducingState<T>& getReducingState(const ReducingStateDescriptor<T>& d) {
+    return getOrCreate<FoldImpl<T, T, T>>(d.name, [&] {
+      auto reduce = d.reduceFunction;
+      return std::make_unique<FoldImpl<T, T, T>>(
+          *this, [reduce](const T& v, std::optional<T> acc) { return acc ? reduce(*acc, v) : v; },
+          [](const T& acc) { return acc; });
+    });
+  }
+  template <typename IN, typename ACC, typename OUT>
+  AggregatingState<IN, OUT>& getAggregatingState(
+      const AggregatingStateDescriptor<IN, ACC, OUT>& d) {
+    return getOrCreate<FoldImpl<IN, ACC, OUT>>(d.name, [&] {
+      auto create = d.createAccumulator;
+      auto add = d.add;
+      return std::make_unique<FoldImpl<IN, ACC, OUT>>(
+          *this,
+          [create, add](const IN& v, std::optional<ACC> acc) {
+            return add(v, acc ? std::move(*acc) : create());
+          },
+          d.getResult);
+    });
+  }
+
   void setNamespace(const N& ns) { namespace_ = ns; }
+  const N& currentNamespace() const { return namespace_; }
   /// Removes every state of the current key in the current namespace.
   void clearNamespace() {
     for (auto& [name, s] : states_) s->clearCurrent();
@@ -252,18 +362,119 @@ class KeyedStateStore {
     virtual ~Erased() = default;
     virtual void clearCurrent() = 0;
   };
+
+  template <typename S, typename Make>
+  S& getOrCreate(const std::string& name, Make&& make) {
+    auto it = states_.find(name);
+    if (it == states_.end()) it = states_.emplace(name, make()).first;
+    auto* typed = dynamic_cast<S*>(it->second.get());
+    if (typed == nullptr) {
+      throw SluiceException("state '" + name + "' was created before as another kind or type");
+    }
+    return *typed;
+  }
+
   template <typename V>
-  struct Bound final : Erased, ValueState<V> {
-    Bound(KeyContext<K>& context, KeyedStateStore* store) : table(context), store(store) {}
+  struct ValueImpl final : Erased, ValueState<V> {
+    explicit ValueImpl(KeyedStateStore& s) : table(s.context_), store(s) {}
     std::optional<V> value() override {
-      V* v = table.get(store->namespace_);
+      V* v = table.get(store.namespace_);
       return v ? std::optional<V>(*v) : std::nullopt;
     }
-    void update(const V& value) override { table.put(store->namespace_, value); }
-    void clear() override { table.remove(store->namespace_); }
+    void update(const V& value) override { table.put(store.namespace_, value); }
+    void clear() override { table.remove(store.namespace_); }
     void clearCurrent() override { clear(); }
     KeyedStateTable<K, N, V> table;
-    KeyedStateStore* store;
+    KeyedStateStore& store;
+  };
+
+  template <typename T>
+  struct ListImpl final : Erased, ListState<T> {
+    explicit ListImpl(KeyedStateStore& s) : table(s.context_), store(s) {}
+    const std::vector<T>& get() override {
+      static const std::vector<T> kEmpty;
+      std::vector<T>* v = table.get(store.namespace_);
+      return v ? *v : kEmpty;
+    }
+    void add(const T& value) override {
+      table.getOrCreate(store.namespace_, [] { return std::vector<T>{}; }).push_back(value);
+    }
+    void addAll(const std::vector<T>& values) override {
+      if (values.empty()) return;
+      auto& list = table.getOrCreate(store.namespace_, [] { return std::vector<T>{}; });
+      list.insert(list.end(), values.begin(), values.end());
+    }
+    void update(const std::vector<T>& values) override {
+      if (values.empty()) {
+        clear();
+      } else {
+        table.put(store.namespace_, values);
+      }
+    }
+    void clear() override { table.remove(store.namespace_); }
+    void clearCurrent() override { clear(); }
+    KeyedStateTable<K, N, std::vector<T>> table;
+    KeyedStateStore& store;
+  };
+
+  template <typename UK, typename UV>
+  struct MapImpl final : Erased, MapState<UK, UV> {
+    explicit MapImpl(KeyedStateStore& s) : table(s.context_), store(s) {}
+    std::optional<UV> get(const UK& key) override {
+      auto* m = table.get(store.namespace_);
+      if (m == nullptr) return std::nullopt;
+      auto it = m->find(key);
+      return it == m->end() ? std::nullopt : std::optional<UV>(it->second);
+    }
+    void put(const UK& key, const UV& value) override {
+      table.getOrCreate(store.namespace_, [] { return std::map<UK, UV>{}; })[key] = value;
+    }
+    bool contains(const UK& key) override {
+      auto* m = table.get(store.namespace_);
+      return m != nullptr && m->count(key) > 0;
+    }
+    void remove(const UK& key) override {
+      auto* m = table.get(store.namespace_);
+      if (m == nullptr) return;
+      m->erase(key);
+      if (m->empty()) table.remove(store.namespace_);
+    }
+    const std::map<UK, UV>& entries() override {
+      static const std::map<UK, UV> kEmpty;
+      auto* m = table.get(store.namespace_);
+      return m ? *m : kEmpty;
+    }
+    bool isEmpty() override { return table.get(store.namespace_) == nullptr; }
+    void clear() override { table.remove(store.namespace_); }
+    void clearCurrent() override { clear(); }
+    KeyedStateTable<K, N, std::map<UK, UV>> table;
+    KeyedStateStore& store;
+  };
+
+  template <typename IN, typename ACC, typename OUT>
+  struct FoldImpl final : Erased, AppendingState<IN, OUT> {
+    using Add = std::function<ACC(const IN&, std::optional<ACC>)>;
+    using Result = std::function<OUT(const ACC&)>;
+    FoldImpl(KeyedStateStore& s, Add a, Result r)
+        : table(s.context_), store(s), addFn(std::move(a)), resultFn(std::move(r)) {}
+    std::optional<OUT> get() override {
+      ACC* acc = table.get(store.namespace_);
+      return acc ? std::optional<OUT>(resultFn(*acc)) : std::nullopt;
+    }
+    void add(const IN& value) override {
+      ACC* acc = table.get(store.namespace_);
+      if (acc) {
+        *acc = addFn(value, std::move(*acc));
+      } else {
+        table.put(store.namespace_, addFn(value, std::nullopt));
+      }
+    }
+    void clear() override { table.remove(store.namespace_); }
+    void clearCurrent() override { clear(); }
+    KeyedStateTable<K, N, ACC> table;
+    KeyedStateStore& store;
+    Add addFn;
+    Result resultFn;
   };
 
   KeyContext<K>& context_;
