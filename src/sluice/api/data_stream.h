@@ -12,6 +12,7 @@
 #include "sluice/api/sinks.h"
 #include "sluice/api/sources.h"
 #include "sluice/api/stream_execution_environment.h"
+#include "sluice/runtime/co_process_function.h"
 #include "sluice/runtime/operators.h"
 #include "sluice/runtime/process_function.h"
 #include "sluice/runtime/sink.h"
@@ -43,6 +44,14 @@ template <typename T1, typename T2>
 class CoGroupedStreams;
 template <typename T1, typename KS1, typename T2, typename KS2>
 class IntervalJoin;
+template <typename T>
+class BroadcastStream;
+template <typename IN1, typename IN2>
+class BroadcastConnectedStream;
+template <typename IN1, typename KS, typename IN2>
+class KeyedBroadcastConnectedStream;
+template <typename T1, typename KS1, typename T2, typename KS2>
+class KeyedConnectedStreams;
 
 namespace detail {
 
@@ -164,6 +173,10 @@ class DataStream {
   ConnectedStreams<T, U> connect(const DataStream<U>& other) const {
     return ConnectedStreams<T, U>(*this, other);
   }
+  /// Connects with a broadcast stream, for a BroadcastProcessFunction (Flink's
+  /// connect(BroadcastStream)). Include "sluice/api/broadcast_stream.h".
+  template <typename U>
+  BroadcastConnectedStream<T, U> connect(const BroadcastStream<U>& other) const;
   /// Joins with `other` by key and window (Flink's join): where(), equalTo(), window(),
   /// apply(). Include "sluice/api/joined_streams.h".
   template <typename U>
@@ -183,6 +196,12 @@ class DataStream {
   DataStream<T> shuffle() const { return partitioned(PartitionerKind::kShuffle); }
   /// Every record to every downstream subtask.
   DataStream<T> broadcast() const { return partitioned(PartitionerKind::kBroadcast); }
+  /// Every record to every downstream subtask, whose operator keeps the broadcast state of
+  /// these descriptors (Flink's broadcast(MapStateDescriptor...)). Include
+  /// "sluice/api/broadcast_stream.h".
+  template <typename UK, typename UV, typename... More>
+  BroadcastStream<T> broadcast(const MapStateDescriptor<UK, UV>& descriptor,
+                               const More&... more) const;
   /// Every record to the first downstream subtask.
   DataStream<T> global() const { return partitioned(PartitionerKind::kGlobal); }
   /// Subtask `partitioner(key, numPartitions)` for key `keySelector(record)`. A result outside
@@ -428,6 +447,16 @@ class KeyedStream : public DataStream<T> {
   template <typename U, typename KS2>
   IntervalJoin<T, KeySelector, U, KS2> intervalJoin(const KeyedStream<U, KS2>& other) const;
 
+  using DataStream<T>::connect;
+  /// Connects with `other` (keyed by the same key type), keeping both key selectors, for a
+  /// KeyedCoProcessFunction. Include "sluice/api/broadcast_stream.h".
+  template <typename U, typename KS2>
+  KeyedConnectedStreams<T, KeySelector, U, KS2> connect(const KeyedStream<U, KS2>& other) const;
+  /// Connects with a broadcast stream, for a KeyedBroadcastProcessFunction. Include
+  /// "sluice/api/broadcast_stream.h".
+  template <typename U>
+  KeyedBroadcastConnectedStream<T, KeySelector, U> connect(const BroadcastStream<U>& other) const;
+
  private:
   KeySelector keySelector_;
 };
@@ -456,6 +485,16 @@ class ConnectedStreams {
     return transformTwo<O>("Co-Flat Map", [f1, f2] {
       return std::make_unique<CoStreamFlatMap<T1, T2, O, F1, F2>>(f1, f2);
     });
+  }
+  /// Applies a CoProcessFunction<T1, T2, OUT> (timestamps, clocks, side outputs; timers need
+  /// keyed streams: connect two KeyedStreams for a KeyedCoProcessFunction).
+  template <typename F>
+  SingleOutputStreamOperator<typename F::OutputType> process(F fn) const {
+    using OUT = typename F::OutputType;
+    static_assert(std::is_base_of_v<CoProcessFunction<T1, T2, OUT>, F>,
+                  "ConnectedStreams::process needs a CoProcessFunction<T1, T2, OUT>");
+    return transformTwo<OUT>(
+        "Co-Process", [fn] { return std::make_unique<CoProcessOperator<T1, T2, OUT, F>>(fn); });
   }
 
  private:
