@@ -11,3 +11,6 @@ for c in tumbling sliding; do
   "$BUILD_DIR/bench/window_bench" "$c"
 done
 "$BUILD_DIR/bench/retail_bench" -p 2
+for c in value_direct value noop list timers memory; do
+  "$BUILD_DIR/bench/state_bench" "$c"
+done

@@ -1,7 +1,7 @@
 // Retail analytics over the UCI Online Retail data (one CSV file per day): revenue per country
 // in hourly event-time windows, customer sessions (30 minutes of inactivity close a session),
-// malformed rows in a dead-letter output. See retail_pipeline.h for the dataflow and the
-// representation of time and money.
+// cancellations matched with their purchases, malformed rows in a dead-letter output. See
+// retail_pipeline.h for the dataflow and the representation of time and money.
 //
 //   retail_analytics --input ../shared/data/retail/by-day --output out/retail
 //                    [--max-out-of-orderness MS] [-p N] [-Dkey=value]
@@ -9,6 +9,10 @@
 // Writes, under --output, CSV part files without header:
 //   hourly_revenue/     window_start,window_end,country,order_lines,revenue
 //   customer_sessions/  customer_id,session_start,session_end,order_lines,revenue
+//   cancellations/      cancel_invoice,original_invoice,customer_id,stock_code,quantity,
+//                       delay_minutes (the latest purchase of the customer and stock code at
+//                       most 30 days before the cancellation; see retail_pipeline.h)
+//   unmatched_cancellations/  cancel_invoice,customer_id,stock_code,quantity
 //   dead_letters/       file,line,reason,raw
 //   late_events/        output,event_time,country,customer_id,revenue (events behind the
 //                       watermark; empty unless --max-out-of-orderness is too small)
@@ -80,6 +84,9 @@ int main(int argc, char** argv) {
                 static_cast<long long>(s.hourlyWindows + s.sessionWindows),
                 static_cast<long long>(s.hourlyWindows), static_cast<long long>(s.sessionWindows));
     std::printf("  late events:           %lld\n", static_cast<long long>(s.lateEvents));
+    std::printf("  cancellations matched: %lld\n", static_cast<long long>(s.cancellationsMatched));
+    std::printf("  cancellations unmatched: %lld\n",
+                static_cast<long long>(s.cancellationsUnmatched));
     std::printf("  wall time:             %.3f s (%.0f rows/s, parallelism %d)\n", seconds,
                 seconds > 0 ? static_cast<double>(s.rowsRead()) / seconds : 0.0,
                 env->getParallelism());

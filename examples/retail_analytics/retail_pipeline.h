@@ -9,7 +9,21 @@
 //     -> ToSale (compact record, exact revenue)
 //        -> keyBy(country)  -> 1 h tumbling event-time windows -> hourly_revenue/
 //        -> HasCustomer -> keyBy(customer) -> 30 min event-time sessions -> customer_sessions/
+//     -> ToInvoiceLine (rows with a customer: purchases and cancellations)
+//        -> keyBy((customer, stock code)) -> MatchCancellations (keyed state, event-time
+//           timers) -> cancellations/, side output unmatched_cancellations/
 //     side outputs: malformed rows -> dead_letters/, late events -> late_events/
+//
+// Cancellations. A purchase is a row with a CustomerID, an InvoiceNo of digits only and
+// Quantity > 0; a cancellation a row with a CustomerID and an InvoiceNo starting with 'C' (any
+// Quantity). Other rows take no part. Per (CustomerID, StockCode), each cancellation at time c
+// matches the latest purchase with time in [c - 30 days, c]; of purchases at the same time, the
+// one with the larger invoice number. A purchase is not used up: it can be matched by several
+// cancellations (each is decided independently). Decided in event time: rows wait in keyed
+// state until the watermark passes their time (an event-time timer), so every purchase at or
+// before a cancellation has been seen whatever the order in which the files are read; a
+// purchase is dropped from state by a timer 30 days + 1 ms after its time. A row that arrives
+// behind the watermark (none with the default bound) is still taken, at the next watermark.
 //
 // Representations. Time: InvoiceDate "YYYY-MM-DD HH:MM:SS" read as UTC, ms since the epoch
 // (int64). Money: int64 milli-cents (1e-5 of the currency unit). UnitPrice has at most 3
@@ -23,9 +37,13 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <iterator>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "sluice/api/data_stream.h"
@@ -352,9 +370,13 @@ inline constexpr const char* kRowsWithoutCustomer = "rows-without-customer";
 inline constexpr const char* kHourlyWindows = "hourly-windows";
 inline constexpr const char* kSessionWindows = "session-windows";
 inline constexpr const char* kLateEvents = "late-events";
+inline constexpr const char* kCancellationsMatched = "cancellations-matched";
+inline constexpr const char* kCancellationsUnmatched = "cancellations-unmatched";
 
 inline constexpr std::chrono::hours kHourlyWindowSize{1};
 inline constexpr std::chrono::minutes kSessionGap{30};
+/// How far back a cancellation looks for its purchase.
+inline constexpr std::chrono::days kCancellationWindow{30};
 
 /// Flink's BoundedOutOfOrdernessWatermarks (watermark = highest timestamp seen - bound - 1 ms),
 /// but emitted as the highest timestamp advances, not only every pipeline.auto-watermark-interval
@@ -535,6 +557,152 @@ struct LateEventLine {
   }
 };
 
+// ---- cancellations ----------------------------------------------------------------------------
+
+/// A row that takes part in matching cancellations: a purchase or a cancellation, with a customer.
+struct InvoiceLine {
+  int64_t eventTime = 0;  ///< ms since the epoch
+  int64_t customerId = 0;
+  std::string stockCode;
+  std::string invoiceNo;
+  int64_t quantity = 0;
+  bool cancellation = false;
+};
+
+/// One line of cancellations/.
+struct CancellationMatch {
+  std::string cancelInvoice;
+  std::string originalInvoice;
+  int64_t customerId = 0;
+  std::string stockCode;
+  int64_t quantity = 0;      ///< the cancellation's Quantity
+  int64_t delayMinutes = 0;  ///< (cancellation time - purchase time) / 1 min, truncated
+};
+
+/// One line of unmatched_cancellations/.
+struct UnmatchedCancellation {
+  std::string cancelInvoice;
+  int64_t customerId = 0;
+  std::string stockCode;
+  int64_t quantity = 0;
+};
+
+/// InvoiceNo of a purchase: digits only.
+inline bool isPurchaseInvoice(std::string_view invoice) {
+  return !invoice.empty() && invoice.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+/// Whether invoice number `a` (digits) is smaller than `b` (digits), numerically.
+inline bool invoiceNumberLess(std::string_view a, std::string_view b) {
+  auto strip = [](std::string_view s) {
+    size_t i = s.find_first_not_of('0');
+    return i == std::string_view::npos ? std::string_view{} : s.substr(i);
+  };
+  a = strip(a);
+  b = strip(b);
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+/// Keeps the rows that take part in matching cancellations, as InvoiceLines.
+class ToInvoiceLine final : public ProcessFunction<RetailRow, InvoiceLine> {
+ public:
+  void processElement(const RetailRow& row, Context&, Collector<InvoiceLine>& out) override {
+    if (row.customerId.id == CustomerId::kNone) return;
+    bool cancellation = !row.invoiceNo.empty() && row.invoiceNo.front() == 'C';
+    if (!cancellation && !(isPurchaseInvoice(row.invoiceNo) && row.quantity > 0)) return;
+    out.collect({row.invoiceDate.millis, row.customerId.id, row.stockCode, row.invoiceNo,
+                 row.quantity, cancellation});
+  }
+};
+
+using CustomerStockKey = std::pair<int64_t, std::string>;
+
+struct CustomerStock {
+  CustomerStockKey operator()(const InvoiceLine& line) const {
+    return {line.customerId, line.stockCode};
+  }
+};
+
+/// Matches each cancellation with the latest purchase of its (customer, stock code) at most
+/// kCancellationWindow before it (see the top of this file). State per key: "pending", the rows
+/// not yet decided by time; "purchases", time -> the largest invoice number of the purchases at
+/// that time, kept while a cancellation can still match them.
+class MatchCancellations final
+    : public KeyedProcessFunction<CustomerStockKey, InvoiceLine, CancellationMatch> {
+ public:
+  explicit MatchCancellations(OutputTag<UnmatchedCancellation> unmatched)
+      : unmatched_(std::move(unmatched)) {}
+
+  void open(RuntimeContext& context) override {
+    matched_ = &context.getLongCounter(kCancellationsMatched);
+    unmatchedCount_ = &context.getLongCounter(kCancellationsUnmatched);
+  }
+
+  void processElement(const InvoiceLine& line, Context& ctx,
+                      Collector<CancellationMatch>&) override {
+    auto& pending = getMapState(kPending);
+    std::vector<InvoiceLine> lines =
+        pending.get(line.eventTime).value_or(std::vector<InvoiceLine>{});
+    lines.push_back(line);
+    pending.put(line.eventTime, lines);
+    ctx.timerService().registerEventTimeTimer(line.eventTime);
+  }
+
+  void onTimer(Timestamp time, OnTimerContext& ctx, Collector<CancellationMatch>& out) override {
+    auto& pending = getMapState(kPending);
+    auto& purchases = getMapState(kPurchases);
+    constexpr int64_t window =
+        std::chrono::duration_cast<std::chrono::milliseconds>(kCancellationWindow).count();
+    // Every row with a time up to the watermark: purchases first (a purchase at the
+    // cancellation's time matches it), then the cancellations.
+    std::vector<InvoiceLine> due;
+    std::vector<int64_t> dueTimes;
+    for (const auto& [t, lines] : pending.entries()) {
+      if (t > time) break;
+      dueTimes.push_back(t);
+      due.insert(due.end(), lines.begin(), lines.end());
+    }
+    for (int64_t t : dueTimes) pending.remove(t);
+    for (const InvoiceLine& line : due) {
+      if (line.cancellation) continue;
+      std::optional<std::string> best = purchases.get(line.eventTime);
+      if (!best || invoiceNumberLess(*best, line.invoiceNo)) {
+        purchases.put(line.eventTime, line.invoiceNo);
+      }
+      ctx.timerService().registerEventTimeTimer(line.eventTime + window + 1);
+    }
+    for (const InvoiceLine& line : due) {
+      if (!line.cancellation) continue;
+      const std::map<int64_t, std::string>& all = purchases.entries();
+      auto it = all.upper_bound(line.eventTime);
+      if (it != all.begin() && std::prev(it)->first >= line.eventTime - window) {
+        --it;
+        out.collect({line.invoiceNo, it->second, line.customerId, line.stockCode, line.quantity,
+                     (line.eventTime - it->first) / 60000});
+        matched_->add(1);
+      } else {
+        ctx.output(unmatched_, UnmatchedCancellation{line.invoiceNo, line.customerId,
+                                                     line.stockCode, line.quantity});
+        unmatchedCount_->add(1);
+      }
+    }
+    // Purchases before time - window can match no cancellation at or after `time`.
+    std::vector<int64_t> expired;
+    for (const auto& [t, invoice] : purchases.entries()) {
+      if (t >= time - window) break;
+      expired.push_back(t);
+    }
+    for (int64_t t : expired) purchases.remove(t);
+  }
+
+ private:
+  inline static const MapStateDescriptor<int64_t, std::vector<InvoiceLine>> kPending{"pending"};
+  inline static const MapStateDescriptor<int64_t, std::string> kPurchases{"purchases"};
+  OutputTag<UnmatchedCancellation> unmatched_;
+  LongCounter* matched_ = nullptr;
+  LongCounter* unmatchedCount_ = nullptr;
+};
+
 // ---- encoders (one CSV line per record, no header) -------------------------------------------
 
 inline void encodeHourlyRevenue(const HourlyRevenue& r, std::string& out) {
@@ -574,6 +742,32 @@ inline void encodeDeadLetter(const BadRecord& bad, std::string& out) {
   out += '\n';
 }
 
+inline void encodeCancellation(const CancellationMatch& m, std::string& out) {
+  appendCsvField(m.cancelInvoice, out);
+  out += ',';
+  appendCsvField(m.originalInvoice, out);
+  out += ',';
+  out += std::to_string(m.customerId);
+  out += ',';
+  appendCsvField(m.stockCode, out);
+  out += ',';
+  out += std::to_string(m.quantity);
+  out += ',';
+  out += std::to_string(m.delayMinutes);
+  out += '\n';
+}
+
+inline void encodeUnmatchedCancellation(const UnmatchedCancellation& u, std::string& out) {
+  appendCsvField(u.cancelInvoice, out);
+  out += ',';
+  out += std::to_string(u.customerId);
+  out += ',';
+  appendCsvField(u.stockCode, out);
+  out += ',';
+  out += std::to_string(u.quantity);
+  out += '\n';
+}
+
 inline void encodeLine(const std::string& line, std::string& out) {
   out += line;
   out += '\n';
@@ -592,6 +786,8 @@ inline constexpr const char* kHourlyRevenueDir = "hourly_revenue";
 inline constexpr const char* kCustomerSessionsDir = "customer_sessions";
 inline constexpr const char* kDeadLettersDir = "dead_letters";
 inline constexpr const char* kLateEventsDir = "late_events";
+inline constexpr const char* kCancellationsDir = "cancellations";
+inline constexpr const char* kUnmatchedCancellationsDir = "unmatched_cancellations";
 
 template <typename T>
 std::shared_ptr<const Sink<T>> makeSink(const RetailJobOptions& options, const char* subdir,
@@ -609,6 +805,7 @@ inline void buildRetailJob(StreamExecutionEnvironment& env, const RetailJobOptio
   OutputTag<BadRecord> badRows("bad-rows");
   OutputTag<Sale> lateHourly("late-hourly");
   OutputTag<Sale> lateSessions("late-sessions");
+  OutputTag<UnmatchedCancellation> unmatchedCancellations("unmatched-cancellations");
 
   auto source =
       CsvSource<RetailRow>::forPaths(options.inputs).withHeader().withBadRecords(badRows).build();
@@ -646,6 +843,18 @@ inline void buildRetailJob(StreamExecutionEnvironment& env, const RetailJobOptio
   sessions.sinkTo(makeSink<CustomerSession>(options, kCustomerSessionsDir, &encodeCustomerSession),
                   "Customer Session Files");
 
+  auto cancellations = rows.process(ToInvoiceLine{})
+                           .name("To Invoice Line")
+                           .keyBy(CustomerStock{})
+                           .process(MatchCancellations(unmatchedCancellations))
+                           .name("Match Cancellations");
+  cancellations.sinkTo(makeSink<CancellationMatch>(options, kCancellationsDir, &encodeCancellation),
+                       "Cancellation Files");
+  cancellations.getSideOutput(unmatchedCancellations)
+      .sinkTo(makeSink<UnmatchedCancellation>(options, kUnmatchedCancellationsDir,
+                                              &encodeUnmatchedCancellation),
+              "Unmatched Cancellation Files");
+
   // Events behind the watermark would be dropped by the windows: keep them instead.
   auto lateHourlyLines = hourly.getSideOutput(lateHourly).map(LateEventLine{kHourlyRevenueDir});
   auto lateSessionLines =
@@ -664,6 +873,8 @@ struct RetailSummary {
   int64_t hourlyWindows = 0;
   int64_t sessionWindows = 0;
   int64_t lateEvents = 0;
+  int64_t cancellationsMatched = 0;
+  int64_t cancellationsUnmatched = 0;
   int64_t rowsRead() const { return rowsParsed + deadLetters; }
 };
 
@@ -680,6 +891,8 @@ inline RetailSummary summarize(const JobExecutionResult& result) {
   s.hourlyWindows = get(kHourlyWindows);
   s.sessionWindows = get(kSessionWindows);
   s.lateEvents = get(kLateEvents);
+  s.cancellationsMatched = get(kCancellationsMatched);
+  s.cancellationsUnmatched = get(kCancellationsUnmatched);
   return s;
 }
 

@@ -71,7 +71,59 @@ struct Oracle {
   std::vector<std::string> sessions;  // expected lines of customer_sessions/, sorted
   int64_t rows = 0;
   int64_t rowsWithoutCustomer = 0;
+  std::vector<std::string> cancellations;           // expected lines of cancellations/, sorted
+  std::vector<std::string> unmatchedCancellations;  // of unmatched_cancellations/, sorted
 };
+
+// Brute force over the rows of `tsv` (InvoiceNo, StockCode, Quantity, epoch seconds, customer;
+// only rows with a customer): for each cancellation ('C...'), the purchases (InvoiceNo of
+// digits, Quantity > 0) of the same customer and stock code with time in [cancel - 30 days,
+// cancel], the largest (time, invoice number) of them.
+void bruteForceCancellations(const fs::path& tsv, Oracle& o) {
+  struct Row {
+    std::string invoice, stock;
+    int64_t quantity, time, customer;
+  };
+  std::vector<Row> rows;
+  std::ifstream in(tsv);
+  for (std::string line; std::getline(in, line);) {
+    auto f = splitTabs(line);
+    EXPECT_EQ(f.size(), 5u) << line;
+    if (f.size() != 5) continue;
+    rows.push_back({f[0], f[1], std::stoll(f[2]), std::stoll(f[3]), std::stoll(f[4])});
+  }
+  auto isPurchase = [](const Row& r) {
+    return !r.invoice.empty() && r.quantity > 0 &&
+           std::all_of(r.invoice.begin(), r.invoice.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  std::map<std::pair<int64_t, std::string>, std::vector<const Row*>> purchases;
+  for (const Row& r : rows) {
+    if (isPurchase(r)) purchases[{r.customer, r.stock}].push_back(&r);
+  }
+  constexpr int64_t kWindow = 30 * 24 * 3600;
+  for (const Row& c : rows) {
+    if (c.invoice.empty() || c.invoice[0] != 'C') continue;
+    const Row* best = nullptr;
+    for (const Row* p : purchases[{c.customer, c.stock}]) {
+      if (p->time > c.time || p->time < c.time - kWindow) continue;
+      if (best == nullptr || std::make_pair(p->time, std::stoll(p->invoice)) >
+                                 std::make_pair(best->time, std::stoll(best->invoice))) {
+        best = p;
+      }
+    }
+    if (best != nullptr) {
+      o.cancellations.push_back(c.invoice + "," + best->invoice + "," + std::to_string(c.customer) +
+                                "," + c.stock + "," + std::to_string(c.quantity) + "," +
+                                std::to_string((c.time - best->time) / 60));
+    } else {
+      o.unmatchedCancellations.push_back(c.invoice + "," + std::to_string(c.customer) + "," +
+                                         c.stock + "," + std::to_string(c.quantity));
+    }
+  }
+  std::sort(o.cancellations.begin(), o.cancellations.end());
+  std::sort(o.unmatchedCancellations.begin(), o.unmatchedCancellations.end());
+}
 
 // The expected outputs for the CSV files in `inputDir`, from SQLite.
 Oracle computeOracle(const fs::path& inputDir) {
@@ -98,7 +150,12 @@ Oracle computeOracle(const fs::path& inputDir) {
         << "SELECT CAST(CAST(customer AS REAL) AS INTEGER), CAST(strftime('%s', t) AS INTEGER), mc "
            "FROM lines WHERE customer <> '' ORDER BY 1, 2;\n"
         << ".output '" << (work / "counts.tsv").string() << "'\n"
-        << "SELECT count(*), sum(customer = '') FROM lines;\n";
+        << "SELECT count(*), sum(customer = '') FROM lines;\n"
+        << ".output '" << (work / "cancel.tsv").string() << "'\n"
+        << "SELECT InvoiceNo, StockCode, Quantity, CAST(strftime('%s', InvoiceDate) AS INTEGER), "
+           "CAST(CAST(CustomerID AS REAL) AS INTEGER) FROM sales WHERE CustomerID <> '' AND "
+           "(InvoiceNo GLOB 'C*' OR (InvoiceNo <> '' AND InvoiceNo NOT GLOB '*[^0-9]*' AND "
+           "Quantity > 0));\n";
   }
   RunResult r = run("sqlite3 -batch :memory: < '" + (work / "oracle.sql").string() + "'");
   EXPECT_EQ(r.exitCode, 0) << r.output;
@@ -151,6 +208,7 @@ Oracle computeOracle(const fs::path& inputDir) {
   }
   std::sort(o.hourly.begin(), o.hourly.end());
   std::sort(o.sessions.begin(), o.sessions.end());
+  bruteForceCancellations(work / "cancel.tsv", o);
   fs::remove_all(work);
   return o;
 }
@@ -248,6 +306,34 @@ TEST_P(RetailAnalyticsTest, OutputsEqualTheSqliteOracle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Parallelism, RetailAnalyticsTest, ::testing::Values(1, 2, 4));
+
+// Cancellations matched with purchases in event time, against the brute force over the same
+// files: the daily files are read in parallel, so a key's rows arrive out of order.
+class RetailCancellationsTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(RetailCancellationsTest, CancellationsEqualTheBruteForce) {
+  if (!fs::exists(retailDir())) GTEST_SKIP() << "no data at " << retailDir();
+  const Oracle& oracle = fullDataOracle();
+  ASSERT_FALSE(oracle.cancellations.empty());
+  ASSERT_FALSE(oracle.unmatchedCancellations.empty());
+
+  fs::path out = tempDir("retail-cancel") / "out";
+  RunResult r = run(binary() + " --input '" + retailDir() + "' --output '" + out.string() +
+                    "' -p " + std::to_string(GetParam()));
+  ASSERT_EQ(r.exitCode, 0) << r.output;
+  EXPECT_TRUE(sameLines(oracle.cancellations, sortedLines(out / "cancellations")));
+  EXPECT_TRUE(
+      sameLines(oracle.unmatchedCancellations, sortedLines(out / "unmatched_cancellations")));
+  EXPECT_EQ(summaryValue(r.output, "cancellations matched:"),
+            static_cast<int64_t>(oracle.cancellations.size()))
+      << r.output;
+  EXPECT_EQ(summaryValue(r.output, "cancellations unmatched:"),
+            static_cast<int64_t>(oracle.unmatchedCancellations.size()))
+      << r.output;
+  fs::remove_all(out.parent_path());
+}
+
+INSTANTIATE_TEST_SUITE_P(Parallelism, RetailCancellationsTest, ::testing::Values(1, 2, 4));
 
 struct Injection {
   size_t file;          // index among the copied files

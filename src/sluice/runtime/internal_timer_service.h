@@ -1,9 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <limits>
-#include <map>
 #include <unordered_set>
+#include <vector>
 
 #include "sluice/core/time.h"
 #include "sluice/runtime/keyed_state.h"
@@ -72,30 +73,47 @@ class InternalTimerService {
              std::hash<int64_t>{}(t.timestamp);
     }
   };
+  // Live timers in `set` (deduplication, deletion); firing order from a binary min-heap by
+  // timestamp in `heap`, contiguous and cheap to push for the mostly increasing timestamps of
+  // event time. Deletion leaves the heap entry behind: an entry fires only while its timer is
+  // still in `set` (and leaves it on firing, so a re-registered duplicate entry is skipped);
+  // the heap is rebuilt from `set` when stale entries outnumber live ones.
   struct Queue {
-    std::unordered_set<Timer, TimerHash> set;  // deduplication
-    std::multimap<Timestamp, Timer> byTime;    // firing order
+    std::unordered_set<Timer, TimerHash> set;
+    std::vector<Timer> heap;
+    static bool later(const Timer& a, const Timer& b) { return a.timestamp > b.timestamp; }
+    void push(Timer timer) {
+      heap.push_back(std::move(timer));
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+    Timer pop() {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      Timer t = std::move(heap.back());
+      heap.pop_back();
+      return t;
+    }
+    /// Drops stale entries at the top; true when a live timer is at the top.
+    bool live() {
+      while (!heap.empty() && set.count(heap.front()) == 0) pop();
+      return !heap.empty();
+    }
+    void compactIfStale() {
+      if (heap.size() <= 64 || heap.size() <= 2 * set.size()) return;
+      heap.assign(set.begin(), set.end());
+      std::make_heap(heap.begin(), heap.end(), later);
+    }
   };
 
   static void add(Queue& q, Timer timer) {
     if (!q.set.insert(timer).second) return;
-    Timestamp ts = timer.timestamp;
-    q.byTime.emplace(ts, std::move(timer));
+    q.push(std::move(timer));
   }
   static void remove(Queue& q, const Timer& timer) {
-    if (q.set.erase(timer) == 0) return;
-    auto [begin, end] = q.byTime.equal_range(timer.timestamp);
-    for (auto it = begin; it != end; ++it) {
-      if (it->second == timer) {
-        q.byTime.erase(it);
-        return;
-      }
-    }
+    if (q.set.erase(timer) != 0) q.compactIfStale();
   }
   void fireUpTo(Queue& q, Timestamp time, const Callback& callback) {
-    while (!q.byTime.empty() && q.byTime.begin()->first <= time) {
-      auto node = q.byTime.extract(q.byTime.begin());
-      Timer& timer = node.mapped();
+    while (q.live() && q.heap.front().timestamp <= time) {
+      Timer timer = q.pop();
       q.set.erase(timer);
       keyContext_.setCurrentKey(timer.key);
       callback(timer);
@@ -104,8 +122,8 @@ class InternalTimerService {
   void onProcessingTimeReached(int64_t now) {
     nextScheduled_ = std::numeric_limits<Timestamp>::max();
     fireUpTo(processingTimers_, now, onProcessingTime_);
-    if (!processingTimers_.byTime.empty()) {
-      Timestamp next = processingTimers_.byTime.begin()->first;
+    if (processingTimers_.live()) {
+      Timestamp next = processingTimers_.heap.front().timestamp;
       if (next < nextScheduled_) {
         nextScheduled_ = next;
         time_.registerTimer(next, [this](int64_t t) { onProcessingTimeReached(t); });

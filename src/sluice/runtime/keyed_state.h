@@ -328,9 +328,9 @@ class KeyedStateStore {
   }
   template <typename T>
   ReducingState<T>& getReducingState(const ReducingStateDescriptor<T>& d) {
-    return getOrCreate<FoldImpl<T, T, T>>(d.name, [&] {
+    return getOrCreate<FoldImpl<T, T, T, false>>(d.name, [&] {
       auto reduce = d.reduceFunction;
-      return std::make_unique<FoldImpl<T, T, T>>(
+      return std::make_unique<FoldImpl<T, T, T, false>>(
           *this, [reduce](const T& v, std::optional<T> acc) { return acc ? reduce(*acc, v) : v; },
           [](const T& acc) { return acc; });
     });
@@ -338,10 +338,10 @@ class KeyedStateStore {
   template <typename IN, typename ACC, typename OUT>
   AggregatingState<IN, OUT>& getAggregatingState(
       const AggregatingStateDescriptor<IN, ACC, OUT>& d) {
-    return getOrCreate<FoldImpl<IN, ACC, OUT>>(d.name, [&] {
+    return getOrCreate<FoldImpl<IN, ACC, OUT, true>>(d.name, [&] {
       auto create = d.createAccumulator;
       auto add = d.add;
-      return std::make_unique<FoldImpl<IN, ACC, OUT>>(
+      return std::make_unique<FoldImpl<IN, ACC, OUT, true>>(
           *this,
           [create, add](const IN& v, std::optional<ACC> acc) {
             return add(v, acc ? std::move(*acc) : create());
@@ -451,7 +451,9 @@ class KeyedStateStore {
     KeyedStateStore& store;
   };
 
-  template <typename IN, typename ACC, typename OUT>
+  // kAggregating tells a ReducingState from an AggregatingState of the same types, so that a
+  // name reused across the two kinds is an error rather than a silent share.
+  template <typename IN, typename ACC, typename OUT, bool kAggregating>
   struct FoldImpl final : Erased, AppendingState<IN, OUT> {
     using Add = std::function<ACC(const IN&, std::optional<ACC>)>;
     using Result = std::function<OUT(const ACC&)>;

@@ -119,6 +119,35 @@ class ProcessFunction : public RichFunction {
   using OutputType = OUT;
   using Context = ProcessContextBase;
   virtual void processElement(const IN& value, Context& ctx, Collector<OUT>& out) = 0;
+
+  // Keyed state needs a keyed stream: these fail clearly (as Flink's getRuntimeContext()
+  // .getState() on a non-keyed stream) instead of the call not compiling at all.
+  template <typename V>
+  ValueState<V>& getState(const ValueStateDescriptor<V>&) {
+    noKeyedState();
+  }
+  template <typename T>
+  ListState<T>& getListState(const ListStateDescriptor<T>&) {
+    noKeyedState();
+  }
+  template <typename UK, typename UV>
+  MapState<UK, UV>& getMapState(const MapStateDescriptor<UK, UV>&) {
+    noKeyedState();
+  }
+  template <typename T>
+  ReducingState<T>& getReducingState(const ReducingStateDescriptor<T>&) {
+    noKeyedState();
+  }
+  template <typename I, typename A, typename O>
+  AggregatingState<I, O>& getAggregatingState(const AggregatingStateDescriptor<I, A, O>&) {
+    noKeyedState();
+  }
+
+ private:
+  [[noreturn]] static void noKeyedState() {
+    throw SluiceException(
+        "Keyed state can only be used on a keyed stream: apply process() after keyBy()");
+  }
 };
 
 /// Runs a KeyedProcessFunction (Flink's KeyedProcessOperator). The watermark is forwarded only
