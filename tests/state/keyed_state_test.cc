@@ -16,6 +16,11 @@ namespace keyed_state_test {
 
 using ::testing::HasSubstr;
 
+/// x * 10 + v with two's-complement wrap-around (no signed overflow).
+inline int64_t wrapFold(int64_t x, int64_t v) {
+  return static_cast<int64_t>(static_cast<uint64_t>(x) * 10u + static_cast<uint64_t>(v));
+}
+
 /// (key, value); value 0 clears every state of the key.
 using Op = std::pair<int32_t, int64_t>;
 /// What the function sees after an op: key, value state, list size, list sum, map size,
@@ -65,7 +70,7 @@ struct AllStates : KeyedProcessFunction<int32_t, Op, Snapshot> {
       out.collect({op.first, -1, 0, 0, 0, -1, -1, -1});
       return;
     }
-    value->update(value->value().value_or(0) * 10 + op.second);
+    value->update(wrapFold(value->value().value_or(0), op.second));
     list->add(op.second);
     map->put(op.second % 5, op.second);
     sum->add(op.second);
@@ -96,7 +101,7 @@ std::vector<Snapshot> oracle(const std::vector<Op>& ops) {
       out.emplace_back(k, -1, 0, 0, 0, -1, -1, -1);
       continue;
     }
-    value[k] = value[k] * 10 + v;
+    value[k] = wrapFold(value[k], v);
     list[k].push_back(v);
     map[k][v % 5] = v;
     sum[k] += v;
