@@ -21,57 +21,6 @@ namespace sluice {
 
 // ---- functions --------------------------------------------------------------------------------
 
-namespace detail {
-
-/// Keyed state getters of keyed process functions (as KeyedProcessFunction's), scoped to the
-/// current key. The operator sets the store before open().
-template <typename K>
-class KeyedStateAccess {
- public:
-  template <typename V>
-  ValueState<V>& getState(const ValueStateDescriptor<V>& d) {
-    return store().getState(d);
-  }
-  template <typename T>
-  ListState<T>& getListState(const ListStateDescriptor<T>& d) {
-    return store().getListState(d);
-  }
-  template <typename UK, typename UV>
-  MapState<UK, UV>& getMapState(const MapStateDescriptor<UK, UV>& d) {
-    return store().getMapState(d);
-  }
-  template <typename T>
-  ReducingState<T>& getReducingState(const ReducingStateDescriptor<T>& d) {
-    return store().getReducingState(d);
-  }
-  template <typename I, typename A, typename O>
-  AggregatingState<I, O>& getAggregatingState(const AggregatingStateDescriptor<I, A, O>& d) {
-    return store().getAggregatingState(d);
-  }
-
-  /// Set by the operator before open(); not for users.
-  void setKeyedStateStore(KeyedStateStore<K, VoidNamespace>* store) { store_ = store; }
-  /// Set by the operator while no key is current (processBroadcastElement); not for users.
-  void setNoCurrentKey(bool noKey) { noKey_ = noKey; }
-
- private:
-  KeyedStateStore<K, VoidNamespace>& store() {
-    if (noKey_) {
-      throw SluiceException(
-          "keyed state is not available in processBroadcastElement: there is no current key");
-    }
-    if (store_ == nullptr) {
-      throw SluiceException(
-          "keyed state is only available in a function on a keyed stream, from open() on");
-    }
-    return *store_;
-  }
-  KeyedStateStore<K, VoidNamespace>* store_ = nullptr;
-  bool noKey_ = false;
-};
-
-}  // namespace detail
-
 /// Processes the elements of two connected (non-keyed) streams (Flink's CoProcessFunction):
 /// processElement1 for the first input, processElement2 for the second, with timestamps, the
 /// clocks and side outputs. Timers need keyed streams (KeyedCoProcessFunction).

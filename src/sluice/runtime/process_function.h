@@ -47,34 +47,13 @@ class ProcessContextBase {
   virtual OutputBase* sideOutput(const std::string& tagId) = 0;
 };
 
-/// The lowest-level function on a keyed stream (Flink's KeyedProcessFunction): each element
-/// with its key, timestamp, keyed state and timers; onTimer when a timer fires, with that
-/// timer's key current. Keyed state is created from descriptors (getState, getListState, ...)
-/// in open() or later, and is scoped to the current key.
-template <typename K, typename IN, typename OUT>
-class KeyedProcessFunction : public RichFunction {
+namespace detail {
+
+/// Keyed state getters of keyed process functions (as KeyedProcessFunction's), scoped to the
+/// current key. The operator sets the store before open().
+template <typename K>
+class KeyedStateAccess {
  public:
-  using KeyType = K;
-  using InputType = IN;
-  using OutputType = OUT;
-
-  class Context : public ProcessContextBase {
-   public:
-    virtual const K& getCurrentKey() const = 0;
-  };
-  class OnTimerContext : public Context {
-   public:
-    virtual TimeDomain timeDomain() const = 0;
-  };
-
-  virtual void processElement(const IN& value, Context& ctx, Collector<OUT>& out) = 0;
-  virtual void onTimer(Timestamp timestamp, OnTimerContext& ctx, Collector<OUT>& out) {
-    (void)timestamp;
-    (void)ctx;
-    (void)out;
-  }
-
-  // Keyed state of the current key (Flink's getRuntimeContext().getState(...)).
   template <typename V>
   ValueState<V>& getState(const ValueStateDescriptor<V>& d) {
     return store().getState(d);
@@ -98,9 +77,15 @@ class KeyedProcessFunction : public RichFunction {
 
   /// Set by the operator before open(); not for users.
   void setKeyedStateStore(KeyedStateStore<K, VoidNamespace>* store) { store_ = store; }
+  /// Set by the operator while no key is current (processBroadcastElement); not for users.
+  void setNoCurrentKey(bool noKey) { noKey_ = noKey; }
 
  private:
   KeyedStateStore<K, VoidNamespace>& store() {
+    if (noKey_) {
+      throw SluiceException(
+          "keyed state is not available in processBroadcastElement: there is no current key");
+    }
     if (store_ == nullptr) {
       throw SluiceException(
           "keyed state is only available in a function on a keyed stream, from open() on");
@@ -108,6 +93,37 @@ class KeyedProcessFunction : public RichFunction {
     return *store_;
   }
   KeyedStateStore<K, VoidNamespace>* store_ = nullptr;
+  bool noKey_ = false;
+};
+
+}  // namespace detail
+
+/// The lowest-level function on a keyed stream (Flink's KeyedProcessFunction): each element
+/// with its key, timestamp, keyed state and timers; onTimer when a timer fires, with that
+/// timer's key current. Keyed state is created from descriptors (getState, getListState, ...)
+/// in open() or later, and is scoped to the current key.
+template <typename K, typename IN, typename OUT>
+class KeyedProcessFunction : public RichFunction, public detail::KeyedStateAccess<K> {
+ public:
+  using KeyType = K;
+  using InputType = IN;
+  using OutputType = OUT;
+
+  class Context : public ProcessContextBase {
+   public:
+    virtual const K& getCurrentKey() const = 0;
+  };
+  class OnTimerContext : public Context {
+   public:
+    virtual TimeDomain timeDomain() const = 0;
+  };
+
+  virtual void processElement(const IN& value, Context& ctx, Collector<OUT>& out) = 0;
+  virtual void onTimer(Timestamp timestamp, OnTimerContext& ctx, Collector<OUT>& out) {
+    (void)timestamp;
+    (void)ctx;
+    (void)out;
+  }
 };
 
 /// A function on a non-keyed stream with access to timestamps, the clocks and side outputs
