@@ -23,6 +23,7 @@
 
 #include "sluice/core/clock.h"
 #include "sluice/core/exceptions.h"
+#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/mailbox.h"
 #include "sluice/runtime/output.h"
 #include "sluice/runtime/runtime_context.h"
@@ -85,6 +86,8 @@ struct HarnessConfig {
   std::string operatorName = "TestOperator";
   /// pipeline.auto-watermark-interval handed to the operator; 0 disables periodic watermarks.
   int64_t autoWatermarkIntervalMillis = 0;
+  /// Keyed state to restore at open() (snapshots of a previous run, any parallelism).
+  std::vector<KeyedStateSnapshot> restoredKeyedState = {};
 };
 
 /// Runs one OneInputStreamOperator<IN, OUT>. Lifecycle: construct, declareSideOutput() for each
@@ -154,6 +157,7 @@ class OneInputStreamOperatorTestHarness {
     context.mailbox = &mailbox_;
     context.autoWatermarkIntervalMillis = config_.autoWatermarkIntervalMillis;
     context.sideOutputs = sideOutputPointers_;
+    if (!config_.restoredKeyedState.empty()) context.restoredKeyedState = &config_.restoredKeyedState;
     op_->setup(context, &output_);
     op_->initializeState();
     op_->open();
@@ -237,6 +241,14 @@ class OneInputStreamOperatorTestHarness {
   }
 
   Operator& getOperator() { return *op_; }
+  /// Snapshot of the operator's keyed state (every key group of this subtask), as a checkpoint
+  /// takes it. Throws SluiceException for a non-keyed operator.
+  KeyedStateSnapshot snapshotKeyedState() {
+    open();
+    KeyedStateBackendBase* backend = op_->keyedStateBackend();
+    if (backend == nullptr) throw SluiceException("snapshotKeyedState(): not a keyed operator");
+    return backend->snapshot();
+  }
   ManualClock& clock() { return *clock_; }
   RuntimeContext& runtimeContext() { return *runtimeContext_; }
   Mailbox& mailbox() { return mailbox_; }

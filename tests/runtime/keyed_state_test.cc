@@ -11,9 +11,9 @@ namespace sluice {
 namespace keyed_state_test {
 
 TEST(KeyedStateTable, MatchesAMapOracleWithFewAndManyNamespaces) {
-  KeyContext<std::string> context;
+  HashMapStateBackend<std::string> context;
   context.init(KeyGroupRange{0, 127}, 128);
-  KeyedStateTable<std::string, int64_t, int64_t> table(context);
+  KeyedStateTable<std::string, int64_t, int64_t> table(context, "t");
   std::map<std::pair<std::string, int64_t>, int64_t> oracle;
   std::mt19937 rng(5);
   for (int step = 0; step < 20000; ++step) {
@@ -49,8 +49,8 @@ TEST(KeyedStateTable, MatchesAMapOracleWithFewAndManyNamespaces) {
   EXPECT_EQ(table.size(), oracle.size());
 }
 
-TEST(KeyContext, KeyOutsideTheSubtasksKeyGroupsIsAnError) {
-  KeyContext<int64_t> context;
+TEST(HashMapStateBackend, KeyOutsideTheSubtasksKeyGroupsIsAnError) {
+  HashMapStateBackend<int64_t> context;
   context.init(KeyGroupRange{0, 0}, 128);
   int64_t outside = 0;
   while (KeyGroupRangeAssignment::assignToKeyGroup(outside, 128) == 0) ++outside;

@@ -14,6 +14,7 @@
 
 #include "sluice/runtime/internal_timer_service.h"
 #include "sluice/runtime/keyed_state.h"
+#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/process_function.h"
 #include "sluice/runtime/stream_operator.h"
 
@@ -63,75 +64,6 @@ class KeyedCoProcessFunction : public RichFunction, public detail::KeyedStateAcc
     (void)ctx;
     (void)out;
   }
-};
-
-/// Broadcast state as the non-broadcast side sees it (Flink's ReadOnlyBroadcastState): a map,
-/// ordered by key, that only processBroadcastElement may change.
-template <typename UK, typename UV>
-class ReadOnlyBroadcastState {
- public:
-  std::optional<UV> get(const UK& key) const {
-    auto it = map_.find(key);
-    return it == map_.end() ? std::nullopt : std::optional<UV>(it->second);
-  }
-  bool contains(const UK& key) const { return map_.count(key) > 0; }
-  /// All entries, ordered by key.
-  const std::map<UK, UV>& entries() const { return map_; }
-  bool isEmpty() const { return map_.empty(); }
-  size_t size() const { return map_.size(); }
-
- protected:
-  std::map<UK, UV> map_;
-};
-
-/// Broadcast state as processBroadcastElement sees it (Flink's BroadcastState): writable. Every
-/// subtask holds its own copy; they stay identical as long as processBroadcastElement updates
-/// it deterministically from the broadcast elements alone (every subtask sees all of them).
-template <typename UK, typename UV>
-class BroadcastState final : public ReadOnlyBroadcastState<UK, UV> {
- public:
-  void put(const UK& key, const UV& value) { this->map_[key] = value; }
-  void putAll(const std::map<UK, UV>& entries) {
-    for (const auto& [k, v] : entries) this->map_[k] = v;
-  }
-  void remove(const UK& key) { this->map_.erase(key); }
-  void clear() { this->map_.clear(); }
-};
-
-/// The broadcast states of one operator subtask (operator state), by descriptor name; only the
-/// descriptors given to broadcast(...) may be used. Task thread only.
-class BroadcastStateStore {
- public:
-  explicit BroadcastStateStore(std::vector<std::string> declared = {})
-      : declared_(declared.begin(), declared.end()) {}
-
-  /// The state of descriptor `d`, created empty on first use. Throws SluiceException for a
-  /// descriptor not declared in broadcast(...), or one whose types differ from the first use.
-  template <typename UK, typename UV>
-  BroadcastState<UK, UV>& get(const MapStateDescriptor<UK, UV>& d) {
-    if (declared_.count(d.name) == 0) {
-      throw SluiceException("broadcast state '" + d.name +
-                            "' does not exist: declare its descriptor in broadcast(...)");
-    }
-    auto& slot = states_[d.name];
-    if (!slot) slot = std::make_unique<Holder<UK, UV>>();
-    auto* holder = dynamic_cast<Holder<UK, UV>*>(slot.get());
-    if (holder == nullptr) {
-      throw SluiceException("broadcast state '" + d.name + "' was used with other types");
-    }
-    return holder->state;
-  }
-
- private:
-  struct Erased {
-    virtual ~Erased() = default;
-  };
-  template <typename UK, typename UV>
-  struct Holder final : Erased {
-    BroadcastState<UK, UV> state;
-  };
-  std::set<std::string> declared_;
-  std::map<std::string, std::unique_ptr<Erased>> states_;
 };
 
 namespace detail {
@@ -195,7 +127,21 @@ class KeyedBroadcastProcessFunction : public RichFunction, public detail::KeyedS
    public:
     virtual const K& getCurrentKey() const = 0;
   };
-  using Context = BroadcastWritableContext;
+  /// Context of processBroadcastElement: the writable broadcast state, and keyed state of
+  /// every key through applyToKeyedState.
+  class Context : public BroadcastWritableContext {
+   public:
+    /// Calls `fn(key, state)` for every key with a value in the keyed state of descriptor
+    /// `d` (any keyed state descriptor), with that key current; `fn` may read, update or clear
+    /// the state (Flink's Context.applyToKeyedState with a KeyedStateFunction).
+    template <typename D, typename Fn>
+    void applyToKeyedState(const D& d, Fn&& fn) {
+      keyedStore().applyToAllKeys(d, std::forward<Fn>(fn));
+    }
+
+   protected:
+    virtual KeyedStateStore<K, VoidNamespace>& keyedStore() = 0;
+  };
   class OnTimerContext : public ReadOnlyContext {
    public:
     virtual TimeDomain timeDomain() const = 0;
@@ -292,7 +238,8 @@ class KeyedTwoInputBase : public TwoInputProcessBase<IN1, IN2, OUT>, public Time
   using Base = TwoInputStreamOperator<IN1, IN2, OUT>;
 
  public:
-  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
+  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void open() override {
     timers_ = std::make_unique<InternalTimerService<K, VoidNamespace>>(
         keyContext_, *this->context_.processingTimeService,
@@ -332,7 +279,7 @@ class KeyedTwoInputBase : public TwoInputProcessBase<IN1, IN2, OUT>, public Time
   /// Calls the function's onTimer; the timer's key is current.
   virtual void onTimer(Timestamp time) = 0;
 
-  KeyContext<K> keyContext_;
+  HashMapStateBackend<K> keyContext_;
   KeyedStateStore<K, VoidNamespace> store_{keyContext_};
   std::unique_ptr<InternalTimerService<K, VoidNamespace>> timers_;
 
@@ -458,6 +405,15 @@ class CoBroadcastWithNonKeyedOperator final : public detail::NonKeyedTwoInputBas
  public:
   CoBroadcastWithNonKeyedOperator(F fn, std::vector<std::string> descriptors)
       : fn_(std::move(fn)), states_(std::move(descriptors)) {}
+  /// Restores the broadcast states (operator state, mode BROADCAST), lazily.
+  void initializeState() override {
+    detail::NonKeyedTwoInputBase<IN1, IN2, OUT>::initializeState();
+    if (const auto* restored = this->context_.restoredOperatorState) states_.restore(*restored);
+  }
+  /// The broadcast states (as Flink's operator state backend snapshots them).
+  OperatorStateSnapshot snapshotOperatorState(int64_t, int64_t) override {
+    return states_.snapshot();
+  }
   void open() override {
     this->collector_.setOutput(this->output_);
     callUserFunction(*this, [&] { fn_.open(this->getRuntimeContext()); });
@@ -497,6 +453,15 @@ class CoBroadcastWithKeyedOperator final : public detail::KeyedTwoInputBase<K, I
  public:
   CoBroadcastWithKeyedOperator(KS keySelector, F fn, std::vector<std::string> descriptors)
       : ks_(std::move(keySelector)), fn_(std::move(fn)), states_(std::move(descriptors)) {}
+  /// Restores the broadcast states (operator state, mode BROADCAST), lazily.
+  void initializeState() override {
+    detail::KeyedTwoInputBase<K, IN1, IN2, OUT>::initializeState();
+    if (const auto* restored = this->context_.restoredOperatorState) states_.restore(*restored);
+  }
+  /// The broadcast states (as Flink's operator state backend snapshots them).
+  OperatorStateSnapshot snapshotOperatorState(int64_t, int64_t) override {
+    return states_.snapshot();
+  }
   void open() override {
     detail::KeyedTwoInputBase<K, IN1, IN2, OUT>::open();
     fn_.setKeyedStateStore(&this->store_);
@@ -535,12 +500,13 @@ class CoBroadcastWithKeyedOperator final : public detail::KeyedTwoInputBase<K, I
     TimeDomain timeDomain() const override { return op->currentDomain(); }
     CoBroadcastWithKeyedOperator* op;
   };
-  struct WritableCtx final : BroadcastWritableContext {
+  struct WritableCtx final : KeyedBroadcastProcessFunction<K, IN1, IN2, OUT>::Context {
     explicit WritableCtx(CoBroadcastWithKeyedOperator* o) : op(o) {}
     std::optional<Timestamp> timestamp() const override { return op->elementTimestamp(); }
     TimerService& timerService() override { return op->timeOnly_; }
     OutputBase* sideOutput(const std::string& tagId) override { return op->findSideOutput(tagId); }
     BroadcastStateStore& broadcastStore() override { return op->states_; }
+    KeyedStateStore<K, VoidNamespace>& keyedStore() override { return op->store_; }
     CoBroadcastWithKeyedOperator* op;
   };
   KS ks_;

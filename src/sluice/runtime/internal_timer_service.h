@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
-#include <unordered_set>
+#include <string>
 #include <vector>
 
 #include "sluice/core/time.h"
@@ -15,9 +15,15 @@ namespace sluice {
 /// Event-time and processing-time timers per (key, namespace, timestamp), deduplicated, fired
 /// in timestamp order with their key made current (Flink's InternalTimerServiceImpl). Event-time
 /// timers fire when advanceWatermark() passes them; processing-time timers through the task's
-/// ProcessingTimeService, on the task thread. Task thread only.
+/// ProcessingTimeService, on the task thread.
+///
+/// Timers are stored per key group (a flat set per key group, as Flink's
+/// KeyGroupPartitionedPriorityQueue), registered with the backend under `name` so snapshots
+/// carry them; one binary heap over all key groups gives the firing order. Snapshot format of a
+/// key group: for event time then processing time, a varint count and (timestamp, key,
+/// namespace) per timer. Restored processing-time timers are scheduled again. Task thread only.
 template <typename K, typename N>
-class InternalTimerService {
+class InternalTimerService final : public KeyGroupedState {
  public:
   struct Timer {
     Timestamp timestamp;
@@ -29,32 +35,36 @@ class InternalTimerService {
   };
   using Callback = std::function<void(const Timer&)>;
 
-  InternalTimerService(KeyContext<K>& keyContext, ProcessingTimeService& time, Callback onEventTime,
-                       Callback onProcessingTime)
-      : keyContext_(keyContext),
+  InternalTimerService(HashMapStateBackend<K>& keyContext, ProcessingTimeService& time,
+                       Callback onEventTime, Callback onProcessingTime,
+                       std::string name = "user-timers")
+      : KeyGroupedState("_timers/" + name),
+        keyContext_(keyContext),
         time_(time),
         onEventTime_(std::move(onEventTime)),
-        onProcessingTime_(std::move(onProcessingTime)) {}
+        onProcessingTime_(std::move(onProcessingTime)) {
+    keyContext_.registerState(*this);
+  }
+  ~InternalTimerService() override { keyContext_.unregisterState(*this); }
+  InternalTimerService(const InternalTimerService&) = delete;
+  InternalTimerService& operator=(const InternalTimerService&) = delete;
 
   Timestamp currentWatermark() const { return watermark_; }
   Timestamp currentProcessingTime() const { return time_.currentProcessingTime(); }
 
   /// A timer for the current key; a second registration of the same timer is ignored.
   void registerEventTimeTimer(const N& ns, Timestamp time) {
-    add(eventTimers_, Timer{time, keyContext_.currentKey(), ns});
+    eventTimers_.add(Timer{time, keyContext_.currentKey(), ns}, group(), numGroups());
   }
   void deleteEventTimeTimer(const N& ns, Timestamp time) {
-    remove(eventTimers_, Timer{time, keyContext_.currentKey(), ns});
+    eventTimers_.remove(Timer{time, keyContext_.currentKey(), ns}, group());
   }
   void registerProcessingTimeTimer(const N& ns, Timestamp time) {
-    add(processingTimers_, Timer{time, keyContext_.currentKey(), ns});
-    if (time < nextScheduled_) {
-      nextScheduled_ = time;
-      time_.registerTimer(time, [this](int64_t now) { onProcessingTimeReached(now); });
-    }
+    processingTimers_.add(Timer{time, keyContext_.currentKey(), ns}, group(), numGroups());
+    scheduleProcessingTime(time);
   }
   void deleteProcessingTimeTimer(const N& ns, Timestamp time) {
-    remove(processingTimers_, Timer{time, keyContext_.currentKey(), ns});
+    processingTimers_.remove(Timer{time, keyContext_.currentKey(), ns}, group());
   }
 
   /// Fires every event-time timer at or before `watermark`, in timestamp order.
@@ -63,8 +73,49 @@ class InternalTimerService {
     fireUpTo(eventTimers_, watermark, onEventTime_);
   }
 
-  size_t numEventTimeTimers() const { return eventTimers_.set.size(); }
-  size_t numProcessingTimeTimers() const { return processingTimers_.set.size(); }
+  size_t numEventTimeTimers() const { return eventTimers_.size; }
+  size_t numProcessingTimeTimers() const { return processingTimers_.size; }
+
+  void snapshotKeyGroup(int index, DataOutputView& out) override {
+    if constexpr (Serializable<K> && Serializable<N>) {
+      for (Queue* q : {&eventTimers_, &processingTimers_}) {
+        if (static_cast<size_t>(index) >= q->sets.size()) {
+          out.writeVarUint(0);
+          continue;
+        }
+        auto& set = q->sets[static_cast<size_t>(index)];
+        out.writeVarUint(set.size());
+        set.forEach([&](const Timer& t, const Unit&) {
+          out.writeRaw<int64_t>(t.timestamp);
+          TypeSerializer<K>::serialize(t.key, out);
+          TypeSerializer<N>::serialize(t.ns, out);
+        });
+      }
+    } else {
+      (void)index;
+      (void)out;
+      detail::throwNotSerializable(stateName());
+    }
+  }
+  void restoreKeyGroup(int index, DataInputView& in) override {
+    if constexpr (Serializable<K> && Serializable<N>) {
+      for (Queue* q : {&eventTimers_, &processingTimers_}) {
+        uint64_t count = in.readVarUint();
+        for (uint64_t i = 0; i < count; ++i) {
+          Timer t{in.readRaw<int64_t>(), K{}, N{}};
+          TypeSerializer<K>::deserialize(t.key, in);
+          TypeSerializer<N>::deserialize(t.ns, in);
+          Timestamp ts = t.timestamp;
+          q->add(std::move(t), index, numGroups());
+          if (q == &processingTimers_) scheduleProcessingTime(ts);
+        }
+      }
+    } else {
+      (void)index;
+      (void)in;
+      detail::throwNotSerializable(stateName());
+    }
+  }
 
  private:
   struct TimerHash {
@@ -73,65 +124,86 @@ class InternalTimerService {
              std::hash<int64_t>{}(t.timestamp);
     }
   };
-  // Live timers in `set` (deduplication, deletion); firing order from a binary min-heap by
-  // timestamp in `heap`, contiguous and cheap to push for the mostly increasing timestamps of
-  // event time. Deletion leaves the heap entry behind: an entry fires only while its timer is
-  // still in `set` (and leaves it on firing, so a re-registered duplicate entry is skipped);
-  // the heap is rebuilt from `set` when stale entries outnumber live ones.
+  struct Unit {};
+  // Live timers in `sets` (one flat set per key group: deduplication, deletion, snapshots);
+  // firing order from a binary min-heap by timestamp in `heap`, contiguous and cheap to push
+  // for the mostly increasing timestamps of event time. Deletion leaves the heap entry behind:
+  // an entry fires only while its timer is still in its set (and leaves it on firing, so a
+  // re-registered duplicate entry is skipped); the heap is rebuilt from the sets when stale
+  // entries outnumber live ones.
+  struct Entry {
+    Timer timer;
+    int group;
+  };
   struct Queue {
-    std::unordered_set<Timer, TimerHash> set;
-    std::vector<Timer> heap;
-    static bool later(const Timer& a, const Timer& b) { return a.timestamp > b.timestamp; }
-    void push(Timer timer) {
-      heap.push_back(std::move(timer));
+    std::vector<FlatHashMap<Timer, Unit, TimerHash>> sets;
+    std::vector<Entry> heap;
+    size_t size = 0;
+    static bool later(const Entry& a, const Entry& b) {
+      return a.timer.timestamp > b.timer.timestamp;
+    }
+    void add(Timer timer, int group, int groups) {
+      if (sets.empty()) sets.resize(static_cast<size_t>(groups));
+      if (!sets[static_cast<size_t>(group)].tryEmplace(timer, [] { return Unit{}; }).second) {
+        return;
+      }
+      ++size;
+      heap.push_back(Entry{std::move(timer), group});
       std::push_heap(heap.begin(), heap.end(), later);
     }
-    Timer pop() {
+    void remove(const Timer& timer, int group) {
+      if (sets.empty() || !sets[static_cast<size_t>(group)].erase(timer)) return;
+      --size;
+      if (heap.size() <= 64 || heap.size() <= 2 * size) return;
+      heap.clear();
+      for (size_t g = 0; g < sets.size(); ++g) {
+        sets[g].forEach([&](const Timer& t, const Unit&) {
+          heap.push_back(Entry{t, static_cast<int>(g)});
+        });
+      }
+      std::make_heap(heap.begin(), heap.end(), later);
+    }
+    Entry pop() {
       std::pop_heap(heap.begin(), heap.end(), later);
-      Timer t = std::move(heap.back());
+      Entry e = std::move(heap.back());
       heap.pop_back();
-      return t;
+      return e;
+    }
+    bool isLive(const Entry& e) {
+      return sets[static_cast<size_t>(e.group)].find(e.timer) != nullptr;
     }
     /// Drops stale entries at the top; true when a live timer is at the top.
     bool live() {
-      while (!heap.empty() && set.count(heap.front()) == 0) pop();
+      while (!heap.empty() && !isLive(heap.front())) pop();
       return !heap.empty();
-    }
-    void compactIfStale() {
-      if (heap.size() <= 64 || heap.size() <= 2 * set.size()) return;
-      heap.assign(set.begin(), set.end());
-      std::make_heap(heap.begin(), heap.end(), later);
     }
   };
 
-  static void add(Queue& q, Timer timer) {
-    if (!q.set.insert(timer).second) return;
-    q.push(std::move(timer));
-  }
-  static void remove(Queue& q, const Timer& timer) {
-    if (q.set.erase(timer) != 0) q.compactIfStale();
+  int group() const { return keyContext_.currentKeyGroupIndex(); }
+  int numGroups() const { return keyContext_.numberOfKeyGroups(); }
+  void scheduleProcessingTime(Timestamp time) {
+    if (time < nextScheduled_) {
+      nextScheduled_ = time;
+      time_.registerTimer(time, [this](int64_t now) { onProcessingTimeReached(now); });
+    }
   }
   void fireUpTo(Queue& q, Timestamp time, const Callback& callback) {
-    while (q.live() && q.heap.front().timestamp <= time) {
-      Timer timer = q.pop();
-      q.set.erase(timer);
-      keyContext_.setCurrentKey(timer.key);
-      callback(timer);
+    while (q.live() && q.heap.front().timer.timestamp <= time) {
+      Entry e = q.pop();
+      q.sets[static_cast<size_t>(e.group)].erase(e.timer);
+      --q.size;
+      keyContext_.setCurrentKey(e.timer.key);
+      callback(e.timer);
     }
   }
   void onProcessingTimeReached(int64_t now) {
     nextScheduled_ = std::numeric_limits<Timestamp>::max();
     fireUpTo(processingTimers_, now, onProcessingTime_);
-    if (processingTimers_.live()) {
-      Timestamp next = processingTimers_.heap.front().timestamp;
-      if (next < nextScheduled_) {
-        nextScheduled_ = next;
-        time_.registerTimer(next, [this](int64_t t) { onProcessingTimeReached(t); });
-      }
-    }
+    if (processingTimers_.live())
+      scheduleProcessingTime(processingTimers_.heap.front().timer.timestamp);
   }
 
-  KeyContext<K>& keyContext_;
+  HashMapStateBackend<K>& keyContext_;
   ProcessingTimeService& time_;
   Callback onEventTime_;
   Callback onProcessingTime_;

@@ -1,16 +1,34 @@
 #pragma once
 
+// Keyed state (Flink's keyed state and HashMapStateBackend).
+//
+// - State interfaces (ValueState, ListState, MapState, ReducingState, AggregatingState) and
+//   their descriptors, with optional time-to-live (StateTtlConfig, state_ttl.h).
+// - HashMapStateBackend<K>: the current key and its key group, and the registry of every keyed
+//   state and timer service of one operator subtask, which it snapshots and restores per key
+//   group (KeyedStateBackendBase: the untyped view checkpoints use).
+// - KeyedStateTable<K, N, V>: the values of one state per (key, namespace), per key group, in
+//   flat open-addressing tables (flat_hash_map.h).
+// - KeyedStateStore<K, N>: creates states from descriptors (the runtime context's getState...).
+//
+// Everything here is used on the task thread only.
+
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "sluice/core/data_view.h"
 #include "sluice/core/exceptions.h"
 #include "sluice/core/key_groups.h"
+#include "sluice/core/type_serializer.h"
+#include "sluice/runtime/flat_hash_map.h"
+#include "sluice/runtime/state_ttl.h"
 
 namespace sluice {
 
@@ -46,17 +64,110 @@ struct NamespaceHash {
   }
 };
 
-/// The key a keyed operator is processing, and its key group (Flink's KeyContext plus the key
-/// group bookkeeping of AbstractKeyedStateBackend). Shared by an operator's state tables and
-/// timer service. Task thread only.
-template <typename K>
-class KeyContext {
+/// The keyed state of a set of key groups, serialized: key group → bytes (the format of
+/// KeyedStateBackendBase::snapshotKeyGroup). What a checkpoint stores for one operator subtask;
+/// restoring a subtask from the snapshots of every old subtask is how keyed state rescales.
+struct KeyedStateSnapshot {
+  int maxParallelism = 0;
+  std::map<int, std::vector<uint8_t>> keyGroups;
+};
+
+/// One registered state (or timer service) as snapshots see it: its name and its entries of one
+/// key group, serialized. Implemented by KeyedStateTable and InternalTimerService.
+class KeyGroupedState {
  public:
-  /// The key groups this subtask owns, out of `maxParallelism`.
-  void init(KeyGroupRange range, int maxParallelism) {
-    range_ = range;
-    maxParallelism_ = maxParallelism;
+  explicit KeyGroupedState(std::string name) : name_(std::move(name)) {}
+  virtual ~KeyGroupedState() = default;
+  const std::string& stateName() const { return name_; }
+  /// Writes the entries of key group `index` (0-based within the backend's range).
+  virtual void snapshotKeyGroup(int index, DataOutputView& out) = 0;
+  /// Adds the entries written by snapshotKeyGroup to key group `index`. Throws
+  /// SerializationException on corrupt input.
+  virtual void restoreKeyGroup(int index, DataInputView& in) = 0;
+
+ private:
+  std::string name_;
+};
+
+/// The untyped part of a keyed state backend (Flink's AbstractKeyedStateBackend): the key-group
+/// range, the registry of states, snapshot and restore per key group, the TTL time provider.
+///
+/// Snapshot format of one key group (version 1): varint number of states, then per state (in
+/// name order) its name (string), a varint byte length and that many bytes of the state's own
+/// format. State restored before its state is registered (states are created lazily in open())
+/// is kept as bytes and handed over on registration; state that is never registered again is
+/// carried into later snapshots unchanged (as Flink keeps restored state it has no descriptor
+/// for). Task thread only.
+class KeyedStateBackendBase {
+ public:
+  KeyedStateBackendBase() = default;
+  KeyedStateBackendBase(const KeyedStateBackendBase&) = delete;
+  KeyedStateBackendBase& operator=(const KeyedStateBackendBase&) = delete;
+  virtual ~KeyedStateBackendBase() = default;
+
+  /// The key groups this subtask owns, out of `maxParallelism`. Call before restoring.
+  void init(KeyGroupRange range, int maxParallelism);
+  const KeyGroupRange& keyGroupRange() const { return range_; }
+  int maxParallelism() const { return maxParallelism_; }
+  int numberOfKeyGroups() const { return range_.numberOfKeyGroups(); }
+
+  /// Writes every state of key group `keyGroup` (absolute index, in this backend's range).
+  /// Throws SluiceException for a key group outside the range, or a state whose key, namespace
+  /// or value type has no TypeSerializer.
+  void snapshotKeyGroup(int keyGroup, DataOutputView& out);
+  /// Adds the state of key group `keyGroup` (absolute, in this backend's range) from bytes
+  /// written by snapshotKeyGroup. Throws SluiceException / SerializationException when the
+  /// key group is not ours or the bytes are corrupt.
+  void restoreKeyGroup(int keyGroup, DataInputView& in);
+  /// Snapshot of every key group of this backend (empty key groups included).
+  KeyedStateSnapshot snapshot();
+  /// Restores the key groups of `snapshot` that fall in this backend's range and ignores the
+  /// others, so a rescaled subtask restores from all old subtasks' snapshots. Throws
+  /// SluiceException when the max parallelism differs (key groups would not line up).
+  void restore(const KeyedStateSnapshot& snapshot);
+
+  /// Registers a state (tables and timer services register themselves on construction).
+  /// Throws SluiceException when the name is taken.
+  void registerState(KeyGroupedState& state);
+  void unregisterState(KeyGroupedState& state);
+  /// Names of the registered states, sorted.
+  std::vector<std::string> stateNames() const;
+
+  /// Time for TTL, ms: the task's processing time once the operator set it (as Flink's
+  /// TtlTimeProvider), else the wall clock.
+  int64_t ttlTime() const;
+  void setTtlTimeProvider(std::function<int64_t()> now) { ttlTime_ = std::move(now); }
+
+  /// Calls `listener` whenever a key is made current (Flink's KeySelectionListener; TTL cleanup
+  /// on every record uses it).
+  void addKeySelectionListener(std::function<void()> listener) {
+    keySelectionListeners_.push_back(std::move(listener));
   }
+
+ protected:
+  void checkKeyGroup(int keyGroup) const;
+  void keySelected() {
+    for (auto& l : keySelectionListeners_) l();
+  }
+
+  KeyGroupRange range_{0, -1};
+  int maxParallelism_ = 128;
+
+ private:
+  std::map<std::string, KeyGroupedState*> states_;
+  // Restored bytes of states not registered yet: name → key-group index → bytes.
+  std::map<std::string, std::map<int, std::vector<uint8_t>>> pending_;
+  std::function<int64_t()> ttlTime_;
+  std::vector<std::function<void()>> keySelectionListeners_;
+};
+
+/// The heap keyed state backend of one operator subtask (Flink's HashMapStateBackend /
+/// HeapKeyedStateBackend, and its KeyContext): the key being processed and its key group, and
+/// every keyed state and timer of the operator, partitioned by key group. Task thread only.
+template <typename K>
+class HashMapStateBackend final : public KeyedStateBackendBase {
+ public:
+  using KeyType = K;
   /// Makes `key` current. Throws SluiceException when the key's group is not this subtask's
   /// (a partitioning bug, or state used outside a keyed stream).
   void setCurrentKey(const K& key) {
@@ -69,91 +180,268 @@ class KeyContext {
     key_ = key;
     keyGroupIndex_ = kg - range_.startKeyGroup;
     hasKey_ = true;
+    keySelected();
   }
+  /// Throws SluiceException when no key is current (keyed state used outside a keyed context).
   const K& currentKey() const {
     if (!hasKey_) throw SluiceException("no current key: keyed state used outside a keyed context");
     return key_;
   }
   int currentKeyGroupIndex() const { return keyGroupIndex_; }
-  int numberOfKeyGroups() const { return range_.numberOfKeyGroups(); }
-  const KeyGroupRange& keyGroupRange() const { return range_; }
 
  private:
-  KeyGroupRange range_{0, -1};
-  int maxParallelism_ = 128;
   K key_{};
   int keyGroupIndex_ = 0;
   bool hasKey_ = false;
 };
 
-/// Gives `context` the key groups of the subtask described by `runtimeContext`.
-template <typename K, typename RuntimeContextT>
-void initKeyContext(const RuntimeContextT& runtimeContext, KeyContext<K>& context) {
-  const auto& info = runtimeContext.getTaskInfo();
-  context.init(
+/// Gives `backend` the key groups of the subtask `op` runs as and the task's processing time as
+/// its TTL time, and restores the operator's restored keyed state (StreamOperatorContext::
+/// restoredKeyedState) into it. Call from the operator's initializeState().
+template <typename Op, typename K>
+void initKeyedStateBackend(const Op& op, HashMapStateBackend<K>& backend) {
+  const auto& info = op.getRuntimeContext().getTaskInfo();
+  backend.init(
       KeyGroupRangeAssignment::computeKeyGroupRangeForOperatorIndex(
           info.maxNumberOfParallelSubtasks, info.numberOfParallelSubtasks, info.indexOfSubtask),
       info.maxNumberOfParallelSubtasks);
+  if (auto* time = op.context().processingTimeService) {
+    backend.setTtlTimeProvider([time] { return time->currentProcessingTime(); });
+  }
+  if (const auto* restored = op.context().restoredKeyedState) {
+    for (const KeyedStateSnapshot& snapshot : *restored) backend.restore(snapshot);
+  }
 }
 
-/// Values per (current key, namespace), stored per key group so that they can be snapshotted
-/// and redistributed by key group (Flink's StateTable of the heap backend). A key's namespaces
-/// (e.g. its open windows) sit in a small vector, found by a scan while there are few and
-/// through a hash index once there are more than kIndexThreshold, so lookups hash the key once,
-/// never copy it, and stay O(1) for keys with many open windows. Task thread only.
+namespace detail {
+[[noreturn]] void throwNotSerializable(const std::string& stateName);
+}  // namespace detail
+
+/// Values of one state per (current key, namespace), stored per key group so that they can be
+/// snapshotted and redistributed by key group (Flink's StateTable of the heap backend).
+///
+/// Layout: one FlatHashMap per key group from key to its entry, no heap node per key. State
+/// without a namespace (VoidNamespace: process functions) stores the value inline in the slot;
+/// otherwise a key's namespaces (e.g. its open windows) sit in a small vector, found by a scan
+/// while there are few and through a hash index once there are more than kIndexThreshold.
+///
+/// Registers itself with the backend under `name` (unique per operator) for snapshots. Snapshot
+/// format of a key group: varint key count, then per key the key and, without namespace, the
+/// value; with namespaces, a varint count and (namespace, value) pairs. Task thread only.
 template <typename K, typename N, typename V>
-class KeyedStateTable {
+class KeyedStateTable final : public KeyGroupedState {
  public:
   static constexpr size_t kIndexThreshold = 8;
+  static constexpr bool kSingleNamespace = std::is_same_v<N, VoidNamespace>;
+  /// Called on an entry before it is written into a snapshot or when incremental cleanup
+  /// visits it; may change the value (drop expired elements); false removes the entry.
+  using EntryCleanup = std::function<bool(V&)>;
 
-  explicit KeyedStateTable(KeyContext<K>& context) : context_(context) {}
+  KeyedStateTable(HashMapStateBackend<K>& backend, std::string name)
+      : KeyGroupedState(std::move(name)), backend_(backend) {
+    backend_.registerState(*this);
+  }
+  ~KeyedStateTable() override { backend_.unregisterState(*this); }
+  KeyedStateTable(const KeyedStateTable&) = delete;
+  KeyedStateTable& operator=(const KeyedStateTable&) = delete;
 
   /// The value of (current key, ns), or null.
   V* get(const N& ns) {
-    auto& table = groupTable();
-    auto it = table.find(context_.currentKey());
-    if (it == table.end()) return nullptr;
-    size_t i = it->second.find(ns);
-    return i == kNone ? nullptr : &it->second.items[i].second;
+    Slot* slot = groupTable().find(backend_.currentKey());
+    if (slot == nullptr) return nullptr;
+    if constexpr (kSingleNamespace) {
+      (void)ns;
+      return slot;
+    } else {
+      size_t i = slot->find(ns);
+      return i == kNone ? nullptr : &slot->items[i].second;
+    }
   }
   /// The value of (current key, ns), created by `init()` when absent.
   template <typename Init>
   V& getOrCreate(const N& ns, Init&& init) {
-    Entries& entries = groupTable()[context_.currentKey()];
-    size_t i = entries.find(ns);
-    if (i != kNone) return entries.items[i].second;
-    return entries.add(ns, init());
+    if constexpr (kSingleNamespace) {
+      (void)ns;
+      return *groupTable().tryEmplace(backend_.currentKey(), std::forward<Init>(init)).first;
+    } else {
+      Entries& entries = groupTable()[backend_.currentKey()];
+      size_t i = entries.find(ns);
+      if (i != kNone) return entries.items[i].second;
+      return entries.add(ns, init());
+    }
   }
   void put(const N& ns, V value) {
-    getOrCreate(ns, [] { return V{}; }) = std::move(value);
+    auto [v, inserted] = groupTable().tryEmplace(backend_.currentKey(), [&]() -> Slot {
+      if constexpr (kSingleNamespace) {
+        return std::move(value);
+      } else {
+        return Entries{};
+      }
+    });
+    if constexpr (kSingleNamespace) {
+      (void)ns;
+      if (!inserted) *v = std::move(value);
+    } else {
+      size_t i = v->find(ns);
+      if (i != kNone) {
+        v->items[i].second = std::move(value);
+      } else {
+        v->add(ns, std::move(value));
+      }
+    }
   }
   /// Removes (current key, ns); returns the value it had.
   std::optional<V> remove(const N& ns) {
     auto& table = groupTable();
-    auto it = table.find(context_.currentKey());
-    if (it == table.end()) return std::nullopt;
-    Entries& entries = it->second;
-    size_t i = entries.find(ns);
-    if (i == kNone) return std::nullopt;
-    std::optional<V> out(entries.removeAt(i));
-    if (entries.items.empty()) table.erase(it);
-    return out;
+    const K& key = backend_.currentKey();
+    Slot* slot = table.find(key);
+    if (slot == nullptr) return std::nullopt;
+    if constexpr (kSingleNamespace) {
+      (void)ns;
+      std::optional<V> out(std::move(*slot));
+      table.erase(key);
+      return out;
+    } else {
+      size_t i = slot->find(ns);
+      if (i == kNone) return std::nullopt;
+      std::optional<V> out(slot->removeAt(i));
+      if (slot->items.empty()) table.erase(key);
+      return out;
+    }
   }
   /// Calls `fn(namespace)` for every namespace of the current key.
   template <typename Fn>
   void forEachNamespace(Fn&& fn) {
-    auto& table = groupTable();
-    auto it = table.find(context_.currentKey());
-    if (it == table.end()) return;
-    for (const auto& [n, v] : it->second.items) fn(n);
+    Slot* slot = groupTable().find(backend_.currentKey());
+    if (slot == nullptr) return;
+    if constexpr (kSingleNamespace) {
+      fn(VoidNamespace{});
+    } else {
+      for (const auto& [n, v] : slot->items) fn(n);
+    }
+  }
+  /// The keys with a value in namespace `ns`, over all key groups (Flink's getKeys).
+  std::vector<K> keys(const N& ns) {
+    std::vector<K> out;
+    for (auto& t : tables_) {
+      t.forEach([&](const K& key, Slot& slot) {
+        if constexpr (kSingleNamespace) {
+          (void)ns;
+          (void)slot;
+          out.push_back(key);
+        } else {
+          if (slot.find(ns) != kNone) out.push_back(key);
+        }
+      });
+    }
+    return out;
   }
   /// Entries over all keys and namespaces.
   size_t size() const {
     size_t n = 0;
     for (const auto& t : tables_) {
-      for (const auto& [k, e] : t) n += e.items.size();
+      if constexpr (kSingleNamespace) {
+        n += t.size();
+      } else {
+        t.forEach([&](const K&, const Entries& e) { n += e.items.size(); });
+      }
     }
     return n;
+  }
+  /// Bytes of the flat tables (slots and control bytes; not what values point to).
+  size_t allocatedBytes() const {
+    size_t n = tables_.capacity() * sizeof(Table);
+    for (const auto& t : tables_) n += t.allocatedBytes();
+    return n;
+  }
+
+  /// Sets the cleanup run on entries before snapshots (TTL cleanup on full snapshot).
+  void setSnapshotCleanup(EntryCleanup cleanup) { snapshotCleanup_ = std::move(cleanup); }
+  /// Visits up to `entries` keys after the last one visited, wrapping around all key groups,
+  /// and removes those `cleanup` rejects (Flink's incremental TTL cleanup of the heap backend).
+  void cleanupIncrementally(size_t entries, const EntryCleanup& cleanup) {
+    if (tables_.empty()) return;
+    // Stops after `entries` occupied slots, or once every slot of every key group was seen.
+    size_t visited = 0;
+    size_t slotsLeft = tables_.size();
+    for (const auto& t : tables_) slotsLeft += t.capacity();
+    while (visited < entries && slotsLeft-- > 0) {
+      Table& t = tables_[cursorGroup_];
+      if (cursorSlot_ >= t.capacity()) {
+        cursorSlot_ = 0;
+        cursorGroup_ = (cursorGroup_ + 1) % tables_.size();
+        continue;
+      }
+      size_t i = cursorSlot_++;
+      if (!t.occupied(i)) continue;
+      ++visited;
+      if (!cleanEntry(t.slotAt(i).value, cleanup)) t.eraseAt(i);
+    }
+  }
+
+  void snapshotKeyGroup(int index, DataOutputView& out) override {
+    if constexpr (Serializable<K> && Serializable<N> && Serializable<V>) {
+      Table& t = table(index);
+      if (snapshotCleanup_) {
+        for (size_t i = 0; i < t.capacity(); ++i) {
+          if (t.occupied(i) && !cleanEntry(t.slotAt(i).value, snapshotCleanup_)) t.eraseAt(i);
+        }
+      }
+      out.writeVarUint(t.size());
+      t.forEach([&](const K& key, const Slot& slot) {
+        TypeSerializer<K>::serialize(key, out);
+        if constexpr (kSingleNamespace) {
+          TypeSerializer<V>::serialize(slot, out);
+        } else {
+          out.writeVarUint(slot.items.size());
+          for (const auto& [n, v] : slot.items) {
+            TypeSerializer<N>::serialize(n, out);
+            TypeSerializer<V>::serialize(v, out);
+          }
+        }
+      });
+    } else {
+      (void)index;
+      (void)out;
+      detail::throwNotSerializable(stateName());
+    }
+  }
+  void restoreKeyGroup(int index, DataInputView& in) override {
+    if constexpr (Serializable<K> && Serializable<N> && Serializable<V>) {
+      Table& t = table(index);
+      uint64_t keys = in.readVarUint();
+      K key{};
+      for (uint64_t k = 0; k < keys; ++k) {
+        TypeSerializer<K>::deserialize(key, in);
+        if constexpr (kSingleNamespace) {
+          V value{};
+          TypeSerializer<V>::deserialize(value, in);
+          auto [v, inserted] = t.tryEmplace(key, [] { return V{}; });
+          *v = std::move(value);
+          (void)inserted;
+        } else {
+          Entries& entries = t[key];
+          uint64_t count = in.readVarUint();
+          for (uint64_t j = 0; j < count; ++j) {
+            N ns{};
+            V value{};
+            TypeSerializer<N>::deserialize(ns, in);
+            TypeSerializer<V>::deserialize(value, in);
+            size_t i = entries.find(ns);
+            if (i != kNone) {
+              entries.items[i].second = std::move(value);
+            } else {
+              entries.add(ns, std::move(value));
+            }
+          }
+          if (entries.items.empty()) t.erase(key);
+        }
+      }
+    } else {
+      (void)index;
+      (void)in;
+      detail::throwNotSerializable(stateName());
+    }
   }
 
  private:
@@ -194,14 +482,39 @@ class KeyedStateTable {
       return out;
     }
   };
-  using Table = std::unordered_map<K, Entries, StateKeyHash<K>>;
+  using Slot = std::conditional_t<kSingleNamespace, V, Entries>;
+  using Table = FlatHashMap<K, Slot, StateKeyHash<K>>;
 
-  Table& groupTable() {
-    if (tables_.empty()) tables_.resize(static_cast<size_t>(context_.numberOfKeyGroups()));
-    return tables_[static_cast<size_t>(context_.currentKeyGroupIndex())];
+  // False when the whole entry is to be removed.
+  static bool cleanEntry(Slot& slot, const EntryCleanup& cleanup) {
+    if constexpr (kSingleNamespace) {
+      return cleanup(slot);
+    } else {
+      for (size_t i = 0; i < slot.items.size();) {
+        if (cleanup(slot.items[i].second)) {
+          ++i;
+        } else {
+          slot.removeAt(i);
+        }
+      }
+      return !slot.items.empty();
+    }
   }
-  KeyContext<K>& context_;
+
+  Table& table(int index) {
+    if (tables_.empty()) tables_.resize(static_cast<size_t>(backend_.numberOfKeyGroups()));
+    return tables_.at(static_cast<size_t>(index));
+  }
+  Table& groupTable() {
+    if (tables_.empty()) tables_.resize(static_cast<size_t>(backend_.numberOfKeyGroups()));
+    return tables_[static_cast<size_t>(backend_.currentKeyGroupIndex())];
+  }
+
+  HashMapStateBackend<K>& backend_;
   std::vector<Table> tables_;
+  EntryCleanup snapshotCleanup_;
+  size_t cursorGroup_ = 0;
+  size_t cursorSlot_ = 0;
 };
 
 /// A single value per key and namespace (Flink's ValueState).
@@ -220,7 +533,8 @@ template <typename T>
 class ListState {
  public:
   virtual ~ListState() = default;
-  /// The elements in insertion order (empty when none).
+  /// The elements in insertion order (empty when none). The reference is valid until the next
+  /// call on any state of the operator.
   virtual const std::vector<T>& get() = 0;
   virtual void add(const T& value) = 0;
   virtual void addAll(const std::vector<T>& values) = 0;
@@ -238,7 +552,8 @@ class MapState {
   virtual void put(const UK& key, const UV& value) = 0;
   virtual bool contains(const UK& key) = 0;
   virtual void remove(const UK& key) = 0;
-  /// All entries, ordered by key.
+  /// All entries, ordered by key. The reference is valid until the next call on any state of
+  /// the operator.
   virtual const std::map<UK, UV>& entries() = 0;
   virtual bool isEmpty() = 0;
   virtual void clear() = 0;
@@ -260,43 +575,49 @@ using ReducingState = AppendingState<T, T>;
 template <typename IN, typename OUT>
 using AggregatingState = AppendingState<IN, OUT>;
 
+/// What every state descriptor has: the state's name (unique per operator) and its optional
+/// time-to-live (Flink's StateDescriptor).
+struct StateDescriptorBase {
+  explicit StateDescriptorBase(std::string stateName) : name(std::move(stateName)) {}
+  /// Gives the state a time-to-live (Flink's StateDescriptor.enableTimeToLive).
+  void enableTimeToLive(const StateTtlConfig& config) { ttlConfig = config; }
+  std::string name;
+  std::optional<StateTtlConfig> ttlConfig;
+};
+
 /// Names and types a ValueState (Flink's ValueStateDescriptor).
 template <typename V>
-struct ValueStateDescriptor {
-  explicit ValueStateDescriptor(std::string stateName) : name(std::move(stateName)) {}
-  std::string name;
+struct ValueStateDescriptor : StateDescriptorBase {
+  explicit ValueStateDescriptor(std::string stateName)
+      : StateDescriptorBase(std::move(stateName)) {}
 };
 /// Names and types a ListState.
 template <typename T>
-struct ListStateDescriptor {
-  explicit ListStateDescriptor(std::string stateName) : name(std::move(stateName)) {}
-  std::string name;
+struct ListStateDescriptor : StateDescriptorBase {
+  explicit ListStateDescriptor(std::string stateName) : StateDescriptorBase(std::move(stateName)) {}
 };
 /// Names and types a MapState.
 template <typename UK, typename UV>
-struct MapStateDescriptor {
-  explicit MapStateDescriptor(std::string stateName) : name(std::move(stateName)) {}
-  std::string name;
+struct MapStateDescriptor : StateDescriptorBase {
+  explicit MapStateDescriptor(std::string stateName) : StateDescriptorBase(std::move(stateName)) {}
 };
 /// A ReducingState with its reduce function (T, T) -> T.
 template <typename T>
-struct ReducingStateDescriptor {
+struct ReducingStateDescriptor : StateDescriptorBase {
   ReducingStateDescriptor(std::string stateName, std::function<T(const T&, const T&)> reduce)
-      : name(std::move(stateName)), reduceFunction(std::move(reduce)) {}
-  std::string name;
+      : StateDescriptorBase(std::move(stateName)), reduceFunction(std::move(reduce)) {}
   std::function<T(const T&, const T&)> reduceFunction;
 };
 /// An AggregatingState with its aggregate function (an object with createAccumulator, add,
 /// getResult, as Flink's AggregateFunction).
 template <typename IN, typename ACC, typename OUT>
-struct AggregatingStateDescriptor {
-  std::string name;
+struct AggregatingStateDescriptor : StateDescriptorBase {
   std::function<ACC()> createAccumulator;
   std::function<ACC(const IN&, ACC)> add;
   std::function<OUT(const ACC&)> getResult;
   template <typename F>
   AggregatingStateDescriptor(std::string stateName, F fn)
-      : name(std::move(stateName)),
+      : StateDescriptorBase(std::move(stateName)),
         createAccumulator([fn]() mutable { return fn.createAccumulator(); }),
         add([fn](const IN& v, ACC acc) mutable { return fn.add(v, std::move(acc)); }),
         getResult([fn](const ACC& acc) mutable { return fn.getResult(acc); }) {}
@@ -304,50 +625,78 @@ struct AggregatingStateDescriptor {
 
 /// Creates keyed state by descriptor for one namespace (Flink's KeyedStateStore): the state of
 /// keyed process functions, and the per-window and global state of a ProcessWindowFunction.
-/// Every state lives in a KeyedStateTable per key group, scoped to the current key. Task thread
-/// only.
+/// Every state lives in a KeyedStateTable per key group, scoped to the current key, registered
+/// with the backend as `prefix + descriptor name`. States with a StateTtlConfig store each
+/// value (list element, map entry) with its last-access time and follow the config's update
+/// type, visibility and cleanup (state_ttl.h). Task thread only.
 template <typename K, typename N>
 class KeyedStateStore {
  public:
-  explicit KeyedStateStore(KeyContext<K>& context) : context_(context) {}
+  explicit KeyedStateStore(HashMapStateBackend<K>& backend, std::string prefix = "")
+      : backend_(backend), prefix_(std::move(prefix)) {}
 
   /// The state named by `descriptor`, in the store's current namespace. Throws
-  /// SluiceException when the name was used before with another kind or type of state.
+  /// SluiceException when the name was used before with another kind or type of state, or
+  /// another TTL configuration.
   template <typename V>
   ValueState<V>& getState(const ValueStateDescriptor<V>& d) {
-    return getOrCreate<ValueImpl<V>>(d.name, [&] { return std::make_unique<ValueImpl<V>>(*this); });
+    if (d.ttlConfig) return getOrCreate<ValueImpl<V, true>>(d);
+    return getOrCreate<ValueImpl<V, false>>(d);
   }
   template <typename T>
   ListState<T>& getListState(const ListStateDescriptor<T>& d) {
-    return getOrCreate<ListImpl<T>>(d.name, [&] { return std::make_unique<ListImpl<T>>(*this); });
+    if (d.ttlConfig) return getOrCreate<ListImpl<T, true>>(d);
+    return getOrCreate<ListImpl<T, false>>(d);
   }
   template <typename UK, typename UV>
   MapState<UK, UV>& getMapState(const MapStateDescriptor<UK, UV>& d) {
-    return getOrCreate<MapImpl<UK, UV>>(d.name,
-                                        [&] { return std::make_unique<MapImpl<UK, UV>>(*this); });
+    if (d.ttlConfig) return getOrCreate<MapImpl<UK, UV, true>>(d);
+    return getOrCreate<MapImpl<UK, UV, false>>(d);
   }
   template <typename T>
   ReducingState<T>& getReducingState(const ReducingStateDescriptor<T>& d) {
-    return getOrCreate<FoldImpl<T, T, T, false>>(d.name, [&] {
-      auto reduce = d.reduceFunction;
-      return std::make_unique<FoldImpl<T, T, T, false>>(
-          *this, [reduce](const T& v, std::optional<T> acc) { return acc ? reduce(*acc, v) : v; },
-          [](const T& acc) { return acc; });
-    });
+    auto reduce = d.reduceFunction;
+    typename FoldImpl<T, T, T, false, false>::Add add = [reduce](const T& v, std::optional<T> acc) {
+      return acc ? reduce(*acc, v) : v;
+    };
+    auto result = [](const T& acc) { return acc; };
+    if (d.ttlConfig) return getOrCreate<FoldImpl<T, T, T, false, true>>(d, add, result);
+    return getOrCreate<FoldImpl<T, T, T, false, false>>(d, add, result);
   }
   template <typename IN, typename ACC, typename OUT>
   AggregatingState<IN, OUT>& getAggregatingState(
       const AggregatingStateDescriptor<IN, ACC, OUT>& d) {
-    return getOrCreate<FoldImpl<IN, ACC, OUT, true>>(d.name, [&] {
-      auto create = d.createAccumulator;
-      auto add = d.add;
-      return std::make_unique<FoldImpl<IN, ACC, OUT, true>>(
-          *this,
-          [create, add](const IN& v, std::optional<ACC> acc) {
-            return add(v, acc ? std::move(*acc) : create());
-          },
-          d.getResult);
-    });
+    auto create = d.createAccumulator;
+    auto addFn = d.add;
+    typename FoldImpl<IN, ACC, OUT, true, false>::Add add =
+        [create, addFn](const IN& v, std::optional<ACC> acc) {
+          return addFn(v, acc ? std::move(*acc) : create());
+        };
+    if (d.ttlConfig) return getOrCreate<FoldImpl<IN, ACC, OUT, true, true>>(d, add, d.getResult);
+    return getOrCreate<FoldImpl<IN, ACC, OUT, true, false>>(d, add, d.getResult);
+  }
+
+  /// Calls `fn(key, state)` for every key that has a value in state `d` in the current
+  /// namespace, with that key current (Flink's applyToAllKeys, used by
+  /// KeyedBroadcastProcessFunction's applyToKeyedState). `fn` may read, change or clear the
+  /// state. The current key afterwards is the last key visited.
+  template <typename D, typename Fn>
+  void applyToAllKeys(const D& d, Fn&& fn) {
+    auto& state = getStateOf(d);
+    std::vector<K> keys = keysOf(d.name);
+    for (const K& key : keys) {
+      backend_.setCurrentKey(key);
+      fn(static_cast<const K&>(key), state);
+    }
+  }
+  /// The keys with a value in the state named `stateName` in the current namespace (Flink's
+  /// getKeys). Throws SluiceException when no such state was created.
+  std::vector<K> keysOf(const std::string& stateName) {
+    auto it = states_.find(stateName);
+    if (it == states_.end()) {
+      throw SluiceException("state '" + stateName + "' was not created in this operator");
+    }
+    return it->second->keys(namespace_);
   }
 
   void setNamespace(const N& ns) { namespace_ = ns; }
@@ -361,125 +710,356 @@ class KeyedStateStore {
   struct Erased {
     virtual ~Erased() = default;
     virtual void clearCurrent() = 0;
+    virtual std::vector<K> keys(const N& ns) = 0;
   };
 
-  template <typename S, typename Make>
-  S& getOrCreate(const std::string& name, Make&& make) {
-    auto it = states_.find(name);
-    if (it == states_.end()) it = states_.emplace(name, make()).first;
+  template <typename V>
+  ValueState<V>& getStateOf(const ValueStateDescriptor<V>& d) {
+    return getState(d);
+  }
+  template <typename T>
+  ListState<T>& getStateOf(const ListStateDescriptor<T>& d) {
+    return getListState(d);
+  }
+  template <typename UK, typename UV>
+  MapState<UK, UV>& getStateOf(const MapStateDescriptor<UK, UV>& d) {
+    return getMapState(d);
+  }
+  template <typename T>
+  ReducingState<T>& getStateOf(const ReducingStateDescriptor<T>& d) {
+    return getReducingState(d);
+  }
+  template <typename I, typename A, typename O>
+  AggregatingState<I, O>& getStateOf(const AggregatingStateDescriptor<I, A, O>& d) {
+    return getAggregatingState(d);
+  }
+
+  template <typename S, typename... Args>
+  S& getOrCreate(const StateDescriptorBase& d, Args&&... args) {
+    auto it = states_.find(d.name);
+    if (it == states_.end()) {
+      it = states_
+               .emplace(d.name, std::make_unique<S>(*this, d.name, d.ttlConfig,
+                                                    std::forward<Args>(args)...))
+               .first;
+    }
     auto* typed = dynamic_cast<S*>(it->second.get());
     if (typed == nullptr) {
-      throw SluiceException("state '" + name + "' was created before as another kind or type");
+      throw SluiceException("state '" + d.name +
+                            "' was created before as another kind or type of state, or with "
+                            "another time-to-live setting");
     }
     return *typed;
   }
 
-  template <typename V>
-  struct ValueImpl final : Erased, ValueState<V> {
-    explicit ValueImpl(KeyedStateStore& s) : table(s.context_), store(s) {}
-    std::optional<V> value() override {
-      V* v = table.get(store.namespace_);
-      return v ? std::optional<V>(*v) : std::nullopt;
+  // Base of every state implementation: its table of stored values, and TTL bookkeeping.
+  // Stored = V, or TtlValue<V> with TTL (the element type for lists and maps).
+  template <typename Stored, bool kTtl>
+  struct StateBase : Erased {
+    StateBase(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
+        : store(s), table(s.backend_, s.prefix_ + name), ttl(c.value_or(StateTtlConfig{})) {}
+    std::vector<K> keys(const N& ns) override { return table.keys(ns); }
+    void clearCurrent() override { table.remove(store.namespace_); }
+    int64_t now() const { return store.backend_.ttlTime(); }
+    // Wires the TTL cleanups; `clean` is the cleanup of one stored entry at time `now`.
+    void setupTtl(std::function<bool(Stored&, int64_t)> clean) {
+      if constexpr (kTtl) {
+        auto bound = [this, clean](Stored& v) { return clean(v, now()); };
+        if (ttl.cleanupFullSnapshot) table.setSnapshotCleanup(bound);
+        if (ttl.incrementalCleanupSize > 0) {
+          incremental = bound;
+          if (ttl.runCleanupForEveryRecord) {
+            store.backend_.addKeySelectionListener([this] { cleanup(); });
+          }
+        }
+      } else {
+        (void)clean;
+      }
     }
-    void update(const V& value) override { table.put(store.namespace_, value); }
-    void clear() override { table.remove(store.namespace_); }
-    void clearCurrent() override { clear(); }
-    KeyedStateTable<K, N, V> table;
+    // Incremental TTL cleanup on a state access (before it, so the access sees a stable table).
+    void cleanup() {
+      if constexpr (kTtl) {
+        if (incremental) table.cleanupIncrementally(ttl.incrementalCleanupSize, incremental);
+      }
+    }
     KeyedStateStore& store;
+    KeyedStateTable<K, N, Stored> table;
+    StateTtlConfig ttl;
+    typename KeyedStateTable<K, N, Stored>::EntryCleanup incremental;
   };
 
-  template <typename T>
-  struct ListImpl final : Erased, ListState<T> {
-    explicit ListImpl(KeyedStateStore& s) : table(s.context_), store(s) {}
+  template <typename V, bool kTtl>
+  struct ValueImpl final : StateBase<std::conditional_t<kTtl, TtlValue<V>, V>, kTtl>,
+                           ValueState<V> {
+    using Base = StateBase<std::conditional_t<kTtl, TtlValue<V>, V>, kTtl>;
+    ValueImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
+        : Base(s, name, c) {
+      if constexpr (kTtl) {
+        this->setupTtl([this](TtlValue<V>& v, int64_t t) { return !this->ttl.isExpired(v, t); });
+      }
+    }
+    std::optional<V> value() override {
+      const N& ns = this->store.namespace_;
+      if constexpr (kTtl) {
+        this->cleanup();
+        TtlValue<V>* v = this->table.get(ns);
+        if (v == nullptr) return std::nullopt;
+        int64_t t = this->now();
+        if (this->ttl.isExpired(*v, t)) {
+          std::optional<V> out;
+          if (this->ttl.returnExpired()) out = std::move(v->value);
+          this->table.remove(ns);
+          return out;
+        }
+        if (this->ttl.updateOnRead()) v->lastAccessTimestamp = t;
+        return v->value;
+      } else {
+        V* v = this->table.get(ns);
+        return v ? std::optional<V>(*v) : std::nullopt;
+      }
+    }
+    void update(const V& value) override {
+      if constexpr (kTtl) {
+        this->cleanup();
+        this->table.put(this->store.namespace_, TtlValue<V>{value, this->now()});
+      } else {
+        this->table.put(this->store.namespace_, value);
+      }
+    }
+    void clear() override { this->table.remove(this->store.namespace_); }
+  };
+
+  template <typename T, bool kTtl>
+  struct ListImpl final : StateBase<std::vector<std::conditional_t<kTtl, TtlValue<T>, T>>, kTtl>,
+                          ListState<T> {
+    using Element = std::conditional_t<kTtl, TtlValue<T>, T>;
+    using Base = StateBase<std::vector<Element>, kTtl>;
+    ListImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
+        : Base(s, name, c) {
+      if constexpr (kTtl) {
+        this->setupTtl([this](std::vector<Element>& list, int64_t t) {
+          std::erase_if(list, [&](const Element& e) { return this->ttl.isExpired(e, t); });
+          return !list.empty();
+        });
+      }
+    }
     const std::vector<T>& get() override {
-      static const std::vector<T> kEmpty;
-      std::vector<T>* v = table.get(store.namespace_);
-      return v ? *v : kEmpty;
+      const N& ns = this->store.namespace_;
+      if constexpr (kTtl) {
+        this->cleanup();
+        scratch.clear();
+        std::vector<Element>* list = this->table.get(ns);
+        if (list == nullptr) return scratch;
+        int64_t t = this->now();
+        // Per element, as Flink's TtlListState: expired elements are dropped from the state
+        // and returned only with ReturnExpiredIfNotCleanedUp.
+        for (Element& e : *list) {
+          bool expired = this->ttl.isExpired(e, t);
+          if (!expired && this->ttl.updateOnRead()) e.lastAccessTimestamp = t;
+          if (!expired || this->ttl.returnExpired()) scratch.push_back(e.value);
+        }
+        std::erase_if(*list, [&](const Element& e) { return this->ttl.isExpired(e, t); });
+        if (list->empty()) this->table.remove(ns);
+        return scratch;
+      } else {
+        static const std::vector<T> kEmpty;
+        std::vector<T>* v = this->table.get(ns);
+        return v ? *v : kEmpty;
+      }
     }
     void add(const T& value) override {
-      table.getOrCreate(store.namespace_, [] { return std::vector<T>{}; }).push_back(value);
+      this->cleanup();
+      this->table.getOrCreate(this->store.namespace_, [] { return std::vector<Element>{}; })
+          .push_back(wrap(value));
     }
     void addAll(const std::vector<T>& values) override {
       if (values.empty()) return;
-      auto& list = table.getOrCreate(store.namespace_, [] { return std::vector<T>{}; });
-      list.insert(list.end(), values.begin(), values.end());
+      this->cleanup();
+      auto& list =
+          this->table.getOrCreate(this->store.namespace_, [] { return std::vector<Element>{}; });
+      for (const T& v : values) list.push_back(wrap(v));
     }
     void update(const std::vector<T>& values) override {
       if (values.empty()) {
         clear();
+        return;
+      }
+      this->cleanup();
+      std::vector<Element> list;
+      list.reserve(values.size());
+      for (const T& v : values) list.push_back(wrap(v));
+      this->table.put(this->store.namespace_, std::move(list));
+    }
+    void clear() override { this->table.remove(this->store.namespace_); }
+    Element wrap(const T& v) {
+      if constexpr (kTtl) {
+        return TtlValue<T>{v, this->now()};
       } else {
-        table.put(store.namespace_, values);
+        return v;
       }
     }
-    void clear() override { table.remove(store.namespace_); }
-    void clearCurrent() override { clear(); }
-    KeyedStateTable<K, N, std::vector<T>> table;
-    KeyedStateStore& store;
+    std::vector<T> scratch;
   };
 
-  template <typename UK, typename UV>
-  struct MapImpl final : Erased, MapState<UK, UV> {
-    explicit MapImpl(KeyedStateStore& s) : table(s.context_), store(s) {}
+  template <typename UK, typename UV, bool kTtl>
+  struct MapImpl final : StateBase<std::map<UK, std::conditional_t<kTtl, TtlValue<UV>, UV>>, kTtl>,
+                         MapState<UK, UV> {
+    using Element = std::conditional_t<kTtl, TtlValue<UV>, UV>;
+    using Map = std::map<UK, Element>;
+    using Base = StateBase<Map, kTtl>;
+    MapImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
+        : Base(s, name, c) {
+      if constexpr (kTtl) {
+        this->setupTtl([this](Map& m, int64_t t) {
+          std::erase_if(m, [&](const auto& e) { return this->ttl.isExpired(e.second, t); });
+          return !m.empty();
+        });
+      }
+    }
     std::optional<UV> get(const UK& key) override {
-      auto* m = table.get(store.namespace_);
+      this->cleanup();
+      Map* m = this->table.get(this->store.namespace_);
       if (m == nullptr) return std::nullopt;
       auto it = m->find(key);
-      return it == m->end() ? std::nullopt : std::optional<UV>(it->second);
+      if (it == m->end()) return std::nullopt;
+      if constexpr (kTtl) {
+        int64_t t = this->now();
+        if (this->ttl.isExpired(it->second, t)) {
+          std::optional<UV> out;
+          if (this->ttl.returnExpired()) out = std::move(it->second.value);
+          eraseEntry(*m, it);
+          return out;
+        }
+        if (this->ttl.updateOnRead()) it->second.lastAccessTimestamp = t;
+        return it->second.value;
+      } else {
+        return it->second;
+      }
     }
     void put(const UK& key, const UV& value) override {
-      table.getOrCreate(store.namespace_, [] { return std::map<UK, UV>{}; })[key] = value;
+      this->cleanup();
+      auto& m = this->table.getOrCreate(this->store.namespace_, [] { return Map{}; });
+      if constexpr (kTtl) {
+        m[key] = TtlValue<UV>{value, this->now()};
+      } else {
+        m[key] = value;
+      }
     }
     bool contains(const UK& key) override {
-      auto* m = table.get(store.namespace_);
-      return m != nullptr && m->count(key) > 0;
+      if constexpr (kTtl) {
+        return get(key).has_value();
+      } else {
+        Map* m = this->table.get(this->store.namespace_);
+        return m != nullptr && m->count(key) > 0;
+      }
     }
     void remove(const UK& key) override {
-      auto* m = table.get(store.namespace_);
+      Map* m = this->table.get(this->store.namespace_);
       if (m == nullptr) return;
-      m->erase(key);
-      if (m->empty()) table.remove(store.namespace_);
+      auto it = m->find(key);
+      if (it != m->end()) eraseEntry(*m, it);
     }
     const std::map<UK, UV>& entries() override {
-      static const std::map<UK, UV> kEmpty;
-      auto* m = table.get(store.namespace_);
-      return m ? *m : kEmpty;
+      Map* m = this->table.get(this->store.namespace_);
+      if constexpr (kTtl) {
+        this->cleanup();
+        m = this->table.get(this->store.namespace_);
+        scratch.clear();
+        if (m == nullptr) return scratch;
+        int64_t t = this->now();
+        for (auto it = m->begin(); it != m->end();) {
+          bool expired = this->ttl.isExpired(it->second, t);
+          if (!expired && this->ttl.updateOnRead()) it->second.lastAccessTimestamp = t;
+          if (!expired || this->ttl.returnExpired()) scratch.emplace(it->first, it->second.value);
+          it = expired ? m->erase(it) : std::next(it);
+        }
+        if (m->empty()) this->table.remove(this->store.namespace_);
+        return scratch;
+      } else {
+        static const Map kEmpty;
+        return m ? *m : kEmpty;
+      }
     }
-    bool isEmpty() override { return table.get(store.namespace_) == nullptr; }
-    void clear() override { table.remove(store.namespace_); }
-    void clearCurrent() override { clear(); }
-    KeyedStateTable<K, N, std::map<UK, UV>> table;
-    KeyedStateStore& store;
+    bool isEmpty() override {
+      if constexpr (kTtl) {
+        return entries().empty();
+      } else {
+        return this->table.get(this->store.namespace_) == nullptr;
+      }
+    }
+    void clear() override { this->table.remove(this->store.namespace_); }
+    void eraseEntry(Map& m, typename Map::iterator it) {
+      m.erase(it);
+      if (m.empty()) this->table.remove(this->store.namespace_);
+    }
+    std::map<UK, UV> scratch;
   };
 
   // kAggregating tells a ReducingState from an AggregatingState of the same types, so that a
   // name reused across the two kinds is an error rather than a silent share.
-  template <typename IN, typename ACC, typename OUT, bool kAggregating>
-  struct FoldImpl final : Erased, AppendingState<IN, OUT> {
+  template <typename IN, typename ACC, typename OUT, bool kAggregating, bool kTtl>
+  struct FoldImpl final : StateBase<std::conditional_t<kTtl, TtlValue<ACC>, ACC>, kTtl>,
+                          AppendingState<IN, OUT> {
+    using Stored = std::conditional_t<kTtl, TtlValue<ACC>, ACC>;
+    using Base = StateBase<Stored, kTtl>;
     using Add = std::function<ACC(const IN&, std::optional<ACC>)>;
     using Result = std::function<OUT(const ACC&)>;
-    FoldImpl(KeyedStateStore& s, Add a, Result r)
-        : table(s.context_), store(s), addFn(std::move(a)), resultFn(std::move(r)) {}
-    std::optional<OUT> get() override {
-      ACC* acc = table.get(store.namespace_);
-      return acc ? std::optional<OUT>(resultFn(*acc)) : std::nullopt;
-    }
-    void add(const IN& value) override {
-      ACC* acc = table.get(store.namespace_);
-      if (acc) {
-        *acc = addFn(value, std::move(*acc));
-      } else {
-        table.put(store.namespace_, addFn(value, std::nullopt));
+    FoldImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c,
+             Add a, Result r)
+        : Base(s, name, c), addFn(std::move(a)), resultFn(std::move(r)) {
+      if constexpr (kTtl) {
+        this->setupTtl([this](Stored& v, int64_t t) { return !this->ttl.isExpired(v, t); });
       }
     }
-    void clear() override { table.remove(store.namespace_); }
-    void clearCurrent() override { clear(); }
-    KeyedStateTable<K, N, ACC> table;
-    KeyedStateStore& store;
+    std::optional<OUT> get() override {
+      const N& ns = this->store.namespace_;
+      if constexpr (kTtl) {
+        this->cleanup();
+        Stored* v = this->table.get(ns);
+        if (v == nullptr) return std::nullopt;
+        int64_t t = this->now();
+        if (this->ttl.isExpired(*v, t)) {
+          std::optional<OUT> out;
+          if (this->ttl.returnExpired()) out = resultFn(v->value);
+          this->table.remove(ns);
+          return out;
+        }
+        if (this->ttl.updateOnRead()) v->lastAccessTimestamp = t;
+        return resultFn(v->value);
+      } else {
+        ACC* acc = this->table.get(ns);
+        return acc ? std::optional<OUT>(resultFn(*acc)) : std::nullopt;
+      }
+    }
+    void add(const IN& value) override {
+      const N& ns = this->store.namespace_;
+      if constexpr (kTtl) {
+        this->cleanup();
+        int64_t t = this->now();
+        Stored* v = this->table.get(ns);
+        // An expired accumulator is gone: the fold starts afresh (as Flink's TtlReducingState).
+        if (v != nullptr && !this->ttl.isExpired(*v, t)) {
+          v->value = addFn(value, std::move(v->value));
+          v->lastAccessTimestamp = t;
+        } else {
+          this->table.put(ns, Stored{addFn(value, std::nullopt), t});
+        }
+      } else {
+        ACC* acc = this->table.get(ns);
+        if (acc) {
+          *acc = addFn(value, std::move(*acc));
+        } else {
+          this->table.put(ns, addFn(value, std::nullopt));
+        }
+      }
+    }
+    void clear() override { this->table.remove(this->store.namespace_); }
     Add addFn;
     Result resultFn;
   };
 
-  KeyContext<K>& context_;
+  HashMapStateBackend<K>& backend_;
+  std::string prefix_;
   N namespace_{};
   std::map<std::string, std::unique_ptr<Erased>> states_;
 };

@@ -6,6 +6,7 @@
 
 #include "sluice/core/key_groups.h"
 #include "sluice/runtime/keyed_state.h"
+#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/stream_operator.h"
 
 namespace sluice {
@@ -58,18 +59,46 @@ T invokeReduce(F& fn, const T& a, const T& b) {
 
 }  // namespace detail
 
-/// Base of operators that run one user function: opens and closes it with the runtime context.
+/// Base of operators that run one user function (Flink's AbstractUdfStreamOperator): opens and
+/// closes it with the runtime context, and, when it derives from CheckpointedFunction, gives it
+/// its operator state in initializeState() and calls its snapshotState() from
+/// snapshotOperatorState() (Flink's StreamingFunctionUtils). Nothing of this is on the record
+/// path.
 template <typename F, typename Base>
 class UdfOperator : public Base {
  public:
+  static constexpr bool kCheckpointed = std::is_base_of_v<CheckpointedFunction, F>;
+
   explicit UdfOperator(F fn) : fn_(std::move(fn)) {}
+  void initializeState() override {
+    Base::initializeState();
+    if constexpr (kCheckpointed) {
+      FunctionInitializationContext context(this->getOperatorStateStore(),
+                                            this->context_.restoredOperatorState != nullptr);
+      callUserFunction(*this, [&] { fn_.initializeState(context); });
+      functionStateInitialized_ = true;
+    }
+  }
   void open() override {
     callUserFunction(*this, [&] { detail::openFunction(fn_, this->getRuntimeContext()); });
   }
   void close() override { detail::closeFunction(fn_); }
+  OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {
+    if constexpr (kCheckpointed) {
+      // Only a function whose state was initialized has states to write into.
+      if (functionStateInitialized_) {
+        FunctionSnapshotContext context(checkpointId, timestamp);
+        callUserFunction(*this, [&] { fn_.snapshotState(context); });
+      }
+    }
+    return Base::snapshotOperatorState(checkpointId, timestamp);
+  }
 
  protected:
   F fn_;
+
+ private:
+  bool functionStateInitialized_ = false;
 };
 
 /// map(): one output per input (Flink's StreamMap).
@@ -133,7 +162,8 @@ class StreamGroupedReduce final : public UdfOperator<F, OneInputStreamOperator<T
       : UdfOperator<F, OneInputStreamOperator<T, T>>(std::move(fn)),
         keySelector_(std::move(keySelector)) {}
 
-  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
+  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void collect(const T& value, Timestamp timestamp) final { process(value, timestamp); }
   void processElement(const T& value, Timestamp timestamp) final { process(value, timestamp); }
 
@@ -153,8 +183,8 @@ class StreamGroupedReduce final : public UdfOperator<F, OneInputStreamOperator<T
   }
 
   KeySelector keySelector_;
-  KeyContext<K> keyContext_;
-  KeyedStateTable<K, VoidNamespace, T> state_{keyContext_};
+  HashMapStateBackend<K> keyContext_;
+  KeyedStateTable<K, VoidNamespace, T> state_{keyContext_, "_op_state"};
 };
 
 /// map() on connected streams (Flink's CoStreamMap): one function per input, same output.

@@ -177,7 +177,8 @@ class KeyedProcessOperator final : public OneInputStreamOperator<IN, OUT>,
   KeyedProcessOperator(KeySelector keySelector, F fn)
       : keySelector_(std::move(keySelector)), fn_(std::move(fn)) {}
 
-  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
+  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void open() override {
     timers_ = std::make_unique<InternalTimerService<K, VoidNamespace>>(
         keyContext_, *this->context_.processingTimeService,
@@ -247,7 +248,7 @@ class KeyedProcessOperator final : public OneInputStreamOperator<IN, OUT>,
 
   KeySelector keySelector_;
   F fn_;
-  KeyContext<K> keyContext_;
+  HashMapStateBackend<K> keyContext_;
   KeyedStateStore<K, VoidNamespace> store_{keyContext_};
   std::unique_ptr<InternalTimerService<K, VoidNamespace>> timers_;
   Collector<OUT> collector_;

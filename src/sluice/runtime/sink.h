@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/stream_operator.h"
 
 namespace sluice {
@@ -20,6 +21,9 @@ struct WriterInitContext {
 };
 
 /// Writes records to an external system (Flink's Sink V2 SinkWriter). Runs on the task thread.
+/// A writer that also derives from CheckpointedFunction gets operator state: its
+/// initializeState() runs right after the writer is created, its snapshotState() at each
+/// checkpoint (as Flink's BufferingSink example with a SinkFunction).
 template <typename T>
 class SinkWriter {
  public:
@@ -38,18 +42,32 @@ class Sink {
   virtual std::unique_ptr<SinkWriter<T>> createWriter(const WriterInitContext& context) const = 0;
 };
 
-/// Drives a SinkWriter as the last operator of a chain (Flink's SinkWriterOperator).
+/// Drives a SinkWriter as the last operator of a chain (Flink's SinkWriterOperator). The writer
+/// is created in initializeState(), as Flink's.
 template <typename T>
 class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
  public:
   explicit SinkWriterOperator(std::shared_ptr<const Sink<T>> sink) : sink_(std::move(sink)) {}
 
-  void open() override {
+  void initializeState() override {
     WriterInitContext init;
     init.subtaskIndex = this->getRuntimeContext().getIndexOfThisSubtask();
     init.parallelism = this->getRuntimeContext().getNumberOfParallelSubtasks();
     init.processingTimeService = this->context_.processingTimeService;
     writer_ = callUserFunction(*this, [&] { return sink_->createWriter(init); });
+    checkpointed_ = dynamic_cast<CheckpointedFunction*>(writer_.get());
+    if (checkpointed_ != nullptr) {
+      FunctionInitializationContext context(this->getOperatorStateStore(),
+                                            this->context_.restoredOperatorState != nullptr);
+      callUserFunction(*this, [&] { checkpointed_->initializeState(context); });
+    }
+  }
+  OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {
+    if (checkpointed_ != nullptr) {
+      FunctionSnapshotContext context(checkpointId, timestamp);
+      callUserFunction(*this, [&] { checkpointed_->snapshotState(context); });
+    }
+    return OneInputStreamOperator<T, NoOutput>::snapshotOperatorState(checkpointId, timestamp);
   }
   void collect(const T& value, Timestamp timestamp) final { write(value, timestamp); }
   void processElement(const T& value, Timestamp timestamp) final { write(value, timestamp); }
@@ -71,6 +89,7 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
 
   std::shared_ptr<const Sink<T>> sink_;
   std::unique_ptr<SinkWriter<T>> writer_;
+  CheckpointedFunction* checkpointed_ = nullptr;  ///< writer_, if it is a CheckpointedFunction
   SinkContext sinkContext_;
 };
 

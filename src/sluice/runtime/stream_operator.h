@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "sluice/core/exceptions.h"
 #include "sluice/core/time.h"
@@ -15,6 +16,10 @@
 namespace sluice {
 
 class OperatorCoordinator;
+class OperatorStateStore;
+struct OperatorStateSnapshot;
+class KeyedStateBackendBase;
+struct KeyedStateSnapshot;
 
 /// An exception thrown by user code, tagged with the operator and subtask it came from. It
 /// passes unchanged through upstream operators of the same chain, so the job's error names the
@@ -53,6 +58,15 @@ struct StreamOperatorContext {
   int64_t autoWatermarkIntervalMillis = 200;
   /// Side outputs that have consumers, by tag id; each is an Output<X> of the tag's type.
   std::map<std::string, OutputBase*> sideOutputs;
+  /// The operator state to restore (operator_state.h: this subtask's part of a checkpoint or
+  /// savepoint, already redistributed with redistributeOperatorState), or null on a fresh
+  /// start. Set before initializeState(); the task keeps it alive until the operator closes.
+  const OperatorStateSnapshot* restoredOperatorState = nullptr;
+  /// The keyed state to restore (keyed_state.h): snapshots whose key groups overlap this
+  /// subtask's range (of any old parallelism: each key group is restored from the snapshot that
+  /// holds it), or null on a fresh start. Set before initializeState(); kept alive by the task
+  /// until the operator closes.
+  const std::vector<KeyedStateSnapshot>* restoredKeyedState = nullptr;
 };
 
 /// The lifecycle every operator shares (Flink's StreamOperator): setup → initializeState →
@@ -61,7 +75,10 @@ struct StreamOperatorContext {
 /// come from OneInputStreamOperator / TwoInputStreamOperator, sources from SourceOperator.
 class StreamOperatorBase {
  public:
-  virtual ~StreamOperatorBase() = default;
+  StreamOperatorBase() = default;
+  StreamOperatorBase(const StreamOperatorBase&) = delete;
+  StreamOperatorBase& operator=(const StreamOperatorBase&) = delete;
+  virtual ~StreamOperatorBase();
 
   /// Wires the operator; `output` is an Output<OUT> of the operator's output type (null for
   /// sinks).
@@ -78,12 +95,25 @@ class StreamOperatorBase {
   /// Releases resources; must not emit. Also called after a failure or cancellation.
   virtual void close() {}
 
+  /// Takes a snapshot of this subtask's operator state (non-keyed; operator_state.h) for
+  /// checkpoint `checkpointId` triggered at `timestamp` (ms): operators with a
+  /// CheckpointedFunction call its snapshotState first (Flink's
+  /// StreamingFunctionUtils.snapshotFunctionState). The default snapshots the store of
+  /// getOperatorStateStore() if the operator created one; otherwise it carries the restored
+  /// state through unchanged, or is empty. Called on the task thread between records, after
+  /// initializeState(). Throws what snapshotState throws (as UserFunctionException) and
+  /// SluiceException when a state's type has no TypeSerializer.
+  virtual OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp);
+
   /// The typed entry for records of input `index`: an Output<IN> that runs this operator.
   virtual OutputBase* input(int index) {
     (void)index;
     return nullptr;
   }
   virtual int numInputs() const { return 1; }
+  /// The keyed state backend of a keyed operator (every keyed state and timer, by key group:
+  /// what checkpoints snapshot and rescaling redistributes), null for non-keyed operators.
+  virtual KeyedStateBackendBase* keyedStateBackend() { return nullptr; }
 
   RuntimeContext& getRuntimeContext() const { return *context_.runtimeContext; }
   /// The output of side output `tag`, or null when nothing consumes it (then records emitted
@@ -94,6 +124,10 @@ class StreamOperatorBase {
     return it == context_.sideOutputs.end() ? nullptr : static_cast<Output<X>*>(it->second);
   }
   const StreamOperatorContext& context() const { return context_; }
+  /// This subtask's operator state store (Flink's OperatorStateStore), created on the first
+  /// call, restored (lazily) from context().restoredOperatorState when that is set. Call from
+  /// initializeState() or later. Task thread only.
+  OperatorStateStore& getOperatorStateStore();
   /// "Map (2/4)".
   std::string nameWithSubtask() const {
     return context_.runtimeContext == nullptr
@@ -105,6 +139,9 @@ class StreamOperatorBase {
  protected:
   StreamOperatorContext context_;
   OutputBase* outputBase_ = nullptr;
+
+ private:
+  std::unique_ptr<OperatorStateStore> operatorStateStore_;
 };
 
 /// An operator with one input of type IN and output OUT (Flink's OneInputStreamOperator). It is

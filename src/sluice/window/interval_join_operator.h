@@ -117,7 +117,8 @@ class IntervalJoinOperator final : public TwoInputStreamOperator<T1, T2, OUT> {
         keySelector2_(std::move(keySelector2)),
         fn_(std::move(fn)) {}
 
-  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
+  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void open() override {
     timers_ = std::make_unique<InternalTimerService<K, Cleanup>>(
         keyContext_, *this->context_.processingTimeService,
@@ -278,9 +279,9 @@ class IntervalJoinOperator final : public TwoInputStreamOperator<T1, T2, OUT> {
   KeySelector2 keySelector2_;
   F fn_;
 
-  KeyContext<K> keyContext_;
-  KeyedStateTable<K, VoidNamespace, Buffer<T1>> left_{keyContext_};
-  KeyedStateTable<K, VoidNamespace, Buffer<T2>> right_{keyContext_};
+  HashMapStateBackend<K> keyContext_;
+  KeyedStateTable<K, VoidNamespace, Buffer<T1>> left_{keyContext_, "left-buffer"};
+  KeyedStateTable<K, VoidNamespace, Buffer<T2>> right_{keyContext_, "right-buffer"};
   std::unique_ptr<InternalTimerService<K, Cleanup>> timers_;
 
   Collector<OUT> collector_;

@@ -44,11 +44,12 @@ class SlicedWindowOperator final : public OneInputStreamOperator<T, OUT>,
         contentsPolicy_(std::move(contents)),
         emitter_(std::move(emitter)) {}
 
-  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
+  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void open() override {
     timers_ = std::make_unique<InternalTimerService<K, VoidNamespace>>(
         keyContext_, *this->context_.processingTimeService,
-        [this](const auto& timer) { fire(timer.timestamp); }, [](const auto&) {});
+        [this](const auto& timer) { fire(timer.timestamp); }, [](const auto&) {}, "window-timers");
     collector_.setOutput(this->output_);
     if (!lateDataTag_.empty()) {
       auto it = this->context_.sideOutputs.find(lateDataTag_);
@@ -177,10 +178,10 @@ class SlicedWindowOperator final : public OneInputStreamOperator<T, OUT>,
   Contents contentsPolicy_;
   Emitter emitter_;
 
-  KeyContext<K> keyContext_;
-  KeyedStateTable<K, Timestamp, Acc> panes_{keyContext_};
-  KeyedStateStore<K, TimeWindow> windowState_{keyContext_};
-  KeyedStateStore<K, VoidNamespace> globalState_{keyContext_};
+  HashMapStateBackend<K> keyContext_;
+  KeyedStateTable<K, Timestamp, Acc> panes_{keyContext_, "window-panes"};
+  KeyedStateStore<K, TimeWindow> windowState_{keyContext_, "window-state/"};
+  KeyedStateStore<K, VoidNamespace> globalState_{keyContext_, "global-state/"};
   std::unique_ptr<InternalTimerService<K, VoidNamespace>> timers_;
   std::vector<std::pair<Timestamp, Acc*>> scratch_;
   TimeWindow fireWindow_{};

@@ -65,12 +65,13 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
     }
   }
 
-  void initializeState() override { initKeyContext(this->getRuntimeContext(), keyContext_); }
+  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void open() override {
     timers_ = std::make_unique<InternalTimerService<K, W>>(
         keyContext_, *this->context_.processingTimeService,
         [this](const auto& timer) { onTimer(timer.timestamp, timer.ns, true); },
-        [this](const auto& timer) { onTimer(timer.timestamp, timer.ns, false); });
+        [this](const auto& timer) { onTimer(timer.timestamp, timer.ns, false); }, "window-timers");
     collector_.setOutput(this->output_);
     if (!spec_.lateDataTag.empty()) {
       auto it = this->context_.sideOutputs.find(spec_.lateDataTag);
@@ -407,12 +408,12 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
   bool eventTime_ = true;
   bool merging_ = false;
 
-  KeyContext<K> keyContext_;
-  KeyedStateTable<K, W, Acc> contents_{keyContext_};
-  KeyedStateTable<K, W, TriggerState> triggerState_{keyContext_};
-  KeyedStateTable<K, VoidNamespace, Mapping> mappings_{keyContext_};
-  KeyedStateStore<K, W> windowState_{keyContext_};
-  KeyedStateStore<K, VoidNamespace> globalState_{keyContext_};
+  HashMapStateBackend<K> keyContext_;
+  KeyedStateTable<K, W, Acc> contents_{keyContext_, "window-contents"};
+  KeyedStateTable<K, W, TriggerState> triggerState_{keyContext_, "trigger-state"};
+  KeyedStateTable<K, VoidNamespace, Mapping> mappings_{keyContext_, "merging-window-set"};
+  KeyedStateStore<K, W> windowState_{keyContext_, "window-state/"};
+  KeyedStateStore<K, VoidNamespace> globalState_{keyContext_, "global-state/"};
   std::unique_ptr<InternalTimerService<K, W>> timers_;
 
   std::vector<W> windows_;
