@@ -7,12 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "operator_harness.h"
+#include "sluice/api/broadcast_stream.h"
 #include "sluice/runtime/flat_hash_map.h"
 #include "test_util.h"
 
@@ -553,6 +556,80 @@ TEST(ApplyToAllKeys, VisitsEveryKeyWithStateAndMayChangeIt) {
   EXPECT_EQ(store.keysOf("l").size(), 36u);
   EXPECT_THROW(store.keysOf("nope"), SluiceException);
 }
+
+/// Sums values per key in keyed state; the one broadcast element (sent once every event was
+/// processed) reads and clears every key's sum through applyToKeyedState.
+using Event = std::pair<int32_t, int64_t>;
+const MapStateDescriptor<int32_t, int32_t> kCommands("commands");
+const ValueStateDescriptor<int64_t> kSum("sum");
+
+struct SumThenCollect
+    : KeyedBroadcastProcessFunction<int32_t, Event, int32_t, std::pair<int32_t, int64_t>> {
+  explicit SumThenCollect(std::shared_ptr<std::atomic<int>> p) : processed(std::move(p)) {}
+  void processElement(const Event& e, ReadOnlyContext&,
+                      Collector<std::pair<int32_t, int64_t>>&) override {
+    auto& sum = getState(kSum);
+    sum.update(sum.value().value_or(0) + e.second);
+    processed->fetch_add(1);
+  }
+  void processBroadcastElement(const int32_t&, Context& ctx,
+                               Collector<std::pair<int32_t, int64_t>>& out) override {
+    ctx.applyToKeyedState(kSum, [&](const int32_t& key, ValueState<int64_t>& state) {
+      out.collect({key, state.value().value_or(-1)});
+      state.clear();
+    });
+    // Cleared: a second pass sees no key.
+    ctx.applyToKeyedState(kSum, [&](const int32_t& key, ValueState<int64_t>&) {
+      out.collect({key, -999});
+    });
+  }
+  std::shared_ptr<std::atomic<int>> processed;
+};
+
+class ApplyToKeyedStateJob : public ::testing::TestWithParam<int> {};
+
+TEST_P(ApplyToKeyedStateJob, BroadcastSideSeesEveryKeysStateOfItsSubtask) {
+  int p = GetParam();
+  std::vector<Event> events;
+  std::map<int32_t, int64_t> oracle;
+  for (int i = 0; i < 2000; ++i) {
+    Event e{i % 97, i};
+    events.push_back(e);
+    oracle[e.first] += e.second;
+  }
+  auto processed = std::make_shared<std::atomic<int>>(0);
+  int total = static_cast<int>(events.size());
+  auto command = std::make_shared<testing::FunctionSource<int32_t>>(
+      [processed, total, sent = std::make_shared<bool>(false)](ReaderOutput<int32_t>& out,
+                                                               int subtask) {
+        if (subtask != 0) return InputStatus::kEndOfInput;
+        if (processed->load() < total) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          return InputStatus::kMoreAvailable;
+        }
+        if (*sent) return InputStatus::kEndOfInput;
+        *sent = true;
+        out.collect(1, 0);
+        return InputStatus::kMoreAvailable;
+      });
+  auto env = testing::makeEnv(p);
+  auto sink = std::make_shared<testing::CollectSink<std::pair<int32_t, int64_t>>>();
+  auto commands = env->fromSource<int32_t, testing::SubtaskSplit>(command, "Commands")
+                      .setParallelism(1)
+                      .broadcast(kCommands);
+  env->fromCollection(events)
+      .keyBy([](const Event& e) { return e.first; })
+      .connect(commands)
+      .process(SumThenCollect(processed))
+      .sinkTo(sink);
+  env->execute();
+  auto got = sink->values();
+  std::sort(got.begin(), got.end());
+  std::vector<std::pair<int32_t, int64_t>> expected(oracle.begin(), oracle.end());
+  EXPECT_EQ(got, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Parallelism, ApplyToKeyedStateJob, ::testing::Values(1, 4));
 
 }  // namespace keyed_state_backend_test
 }  // namespace sluice

@@ -1,8 +1,8 @@
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <bit>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -17,13 +17,12 @@ namespace sluice {
 /// Layout: a control byte per slot (empty, deleted, or 0x80 | 7 bits of the hash) and a slot
 /// array of (key, value) pairs, linear probing from the slot the hash's high bits pick
 /// (Fibonacci hashing, so keys with a poor std::hash — identity for integers — still spread).
-/// The table grows by doubling when live plus deleted slots would pass 7/8 of the capacity;
-/// erasure leaves a tombstone, so slot indexes stay put until the next insertion that grows or
-/// rehashes the table (which is what lets incremental TTL cleanup walk the table with a slot
-/// cursor). Memory: (sizeof(K)+sizeof(V), aligned) + 1 byte per slot, 44–87% full after growth.
+/// The table doubles when it would pass 3/4 full (linear probing degrades fast beyond). Erasure shifts the following entries of the
+/// probe run back (no tombstones, so probes stay short under insert/erase churn such as timers):
+/// it may move entries from later slots into the erased one, never elsewhere. Memory:
+/// (sizeof(K)+sizeof(V), aligned) + 1 byte per slot, 37–75% full.
 ///
-/// Pointers to values stay valid until the next insertion (which may rehash); erasure never
-/// moves other entries. Not thread-safe.
+/// Pointers to values stay valid until the next insertion or erasure. Not thread-safe.
 template <typename K, typename V, typename Hash = std::hash<K>, typename Eq = std::equal_to<K>>
 class FlatHashMap {
  public:
@@ -66,9 +65,8 @@ class FlatHashMap {
       size_t i = probe(key, h);
       if (i != kNone) return {&slots_[i].value, false};
     }
-    if ((size_ + deleted_ + 1) * 8 > capacity_ * 7) rehash(size_ * 2 + 2 > capacity_ ? 0 : 1);
+    if ((size_ + 1) * 4 > capacity_ * 3) grow();
     size_t i = firstFree(h);
-    if (ctrl_[i] == kDeleted) --deleted_;
     new (&slots_[i]) Slot{key, make()};
     ctrl_[i] = tag(h);
     ++size_;
@@ -85,13 +83,24 @@ class FlatHashMap {
     eraseAt(i);
     return true;
   }
-  /// Removes the entry in occupied slot `i`.
+  /// Removes the entry in occupied slot `i`; a later entry of the same probe run may move into
+  /// slot `i` (callers walking the slots re-check `i`).
   void eraseAt(size_t i) {
     slots_[i].~Slot();
-    ctrl_[i] = kDeleted;
+    ctrl_[i] = kEmpty;
     --size_;
-    ++deleted_;
-    if (size_ == 0) resetControl();
+    size_t mask = capacity_ - 1;
+    for (size_t j = (i + 1) & mask; ctrl_[j] != kEmpty; j = (j + 1) & mask) {
+      size_t h = home(hashOf(slots_[j].key));
+      // The entry at j may fill the hole at i when i lies cyclically in [h, j).
+      if (((j - h) & mask) >= ((j - i) & mask)) {
+        new (&slots_[i]) Slot(std::move(slots_[j]));
+        slots_[j].~Slot();
+        ctrl_[i] = ctrl_[j];
+        ctrl_[j] = kEmpty;
+        i = j;
+      }
+    }
   }
   bool occupied(size_t i) const { return ctrl_[i] >= 0x80; }
   Slot& slotAt(size_t i) { return slots_[i]; }
@@ -111,7 +120,7 @@ class FlatHashMap {
   }
   void clear() {
     destroyAll();
-    capacity_ = size_ = deleted_ = 0;
+    capacity_ = size_ = 0;
     slots_ = nullptr;
     ctrl_ = nullptr;
   }
@@ -119,7 +128,6 @@ class FlatHashMap {
  private:
   static constexpr size_t kNone = static_cast<size_t>(-1);
   static constexpr uint8_t kEmpty = 0;
-  static constexpr uint8_t kDeleted = 1;
 
   static size_t hashOf(const K& key) {
     return static_cast<size_t>(static_cast<uint64_t>(Hash{}(key)) * 0x9E3779B97F4A7C15ULL);
@@ -141,12 +149,11 @@ class FlatHashMap {
   }
   size_t firstFree(size_t h) const {
     for (size_t i = home(h);; i = (i + 1) & (capacity_ - 1)) {
-      if (ctrl_[i] < 0x80) return i;
+      if (ctrl_[i] == kEmpty) return i;
     }
   }
-  // grow: 0 doubles the capacity, 1 keeps it (only tombstones to drop).
-  void rehash(int keep) {
-    size_t newCap = capacity_ == 0 ? 8 : (keep ? capacity_ : capacity_ * 2);
+  void grow() {
+    size_t newCap = capacity_ == 0 ? 8 : capacity_ * 2;
     Slot* oldSlots = slots_;
     std::unique_ptr<uint8_t[]> oldCtrl = std::move(ctrlOwner_);
     size_t oldCap = capacity_;
@@ -156,7 +163,6 @@ class FlatHashMap {
     ctrl_ = ctrlOwner_.get();
     capacity_ = newCap;
     shift_ = static_cast<unsigned>(64 - std::countr_zero(newCap));
-    deleted_ = 0;
     for (size_t i = 0; i < oldCap; ++i) {
       if (oldCtrl[i] >= 0x80) {
         size_t h = hashOf(oldSlots[i].key);
@@ -167,11 +173,6 @@ class FlatHashMap {
       }
     }
     if (oldSlots) ::operator delete (oldSlots, std::align_val_t{alignof(Slot)});
-  }
-  void resetControl() {
-    // Empty again: drop the tombstones so probes stay short.
-    std::memset(ctrl_, kEmpty, capacity_);
-    deleted_ = 0;
   }
   void destroyAll() {
     if (!slots_) return;
@@ -189,7 +190,6 @@ class FlatHashMap {
     std::swap(ctrl_, o.ctrl_);
     std::swap(capacity_, o.capacity_);
     std::swap(size_, o.size_);
-    std::swap(deleted_, o.deleted_);
     std::swap(shift_, o.shift_);
   }
 
@@ -198,7 +198,6 @@ class FlatHashMap {
   uint8_t* ctrl_ = nullptr;
   size_t capacity_ = 0;
   size_t size_ = 0;
-  size_t deleted_ = 0;
   unsigned shift_ = 61;
 };
 

@@ -139,9 +139,12 @@ class InternalTimerService final : public KeyGroupedState {
     std::vector<FlatHashMap<Timer, Unit, TimerHash>> sets;
     std::vector<Entry> heap;
     size_t size = 0;
-    static bool later(const Entry& a, const Entry& b) {
-      return a.timer.timestamp > b.timer.timestamp;
-    }
+    struct Later {
+      bool operator()(const Entry& a, const Entry& b) const {
+        return a.timer.timestamp > b.timer.timestamp;
+      }
+    };
+    static constexpr Later later{};
     void add(Timer timer, int group, int groups) {
       if (sets.empty()) sets.resize(static_cast<size_t>(groups));
       if (!sets[static_cast<size_t>(group)].tryEmplace(timer, [] { return Unit{}; }).second) {
@@ -188,9 +191,10 @@ class InternalTimerService final : public KeyGroupedState {
     }
   }
   void fireUpTo(Queue& q, Timestamp time, const Callback& callback) {
-    while (q.live() && q.heap.front().timer.timestamp <= time) {
+    while (!q.heap.empty() && q.heap.front().timer.timestamp <= time) {
       Entry e = q.pop();
-      q.sets[static_cast<size_t>(e.group)].erase(e.timer);
+      // One set operation tells a live timer (fire it) from a stale heap entry (skip it).
+      if (!q.sets[static_cast<size_t>(e.group)].erase(e.timer)) continue;
       --q.size;
       keyContext_.setCurrentKey(e.timer.key);
       callback(e.timer);

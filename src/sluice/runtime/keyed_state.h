@@ -375,7 +375,10 @@ class KeyedStateTable final : public KeyGroupedState {
       size_t i = cursorSlot_++;
       if (!t.occupied(i)) continue;
       ++visited;
-      if (!cleanEntry(t.slotAt(i).value, cleanup)) t.eraseAt(i);
+      if (!cleanEntry(t.slotAt(i).value, cleanup)) {
+        t.eraseAt(i);
+        cursorSlot_ = i;  // erasure may have moved a later entry into slot i
+      }
     }
   }
 
@@ -383,8 +386,12 @@ class KeyedStateTable final : public KeyGroupedState {
     if constexpr (Serializable<K> && Serializable<N> && Serializable<V>) {
       Table& t = table(index);
       if (snapshotCleanup_) {
-        for (size_t i = 0; i < t.capacity(); ++i) {
-          if (t.occupied(i) && !cleanEntry(t.slotAt(i).value, snapshotCleanup_)) t.eraseAt(i);
+        for (size_t i = 0; i < t.capacity();) {
+          if (t.occupied(i) && !cleanEntry(t.slotAt(i).value, snapshotCleanup_)) {
+            t.eraseAt(i);  // may move a later entry into slot i: look at it again
+          } else {
+            ++i;
+          }
         }
       }
       out.writeVarUint(t.size());
