@@ -1,7 +1,8 @@
 // Keyed state and timer benchmarks; each case prints one JSON object:
 //   {"benchmark", "records", "seconds", "ops_per_second", "cores_used", "ops_per_second_per_core",
 //    "peak_rss_bytes", "keys"} and, for the memory case, "bytes_per_key".
-// Usage: state_bench [value|value_direct|noop|list|timers|memory|all] [--records N]
+// Usage: state_bench [value|value_direct|noop|list|timers|value_chained|noop_chained|
+//                     list_chained|timers_chained|memory|all] [--records N]
 // Pipeline: NumberSequenceSource 0..N-1 (timestamp = n) → keyBy(n % keys) →
 // KeyedProcessFunction → DiscardingSink, parallelism 1 (2 tasks on 2 cores).
 
@@ -86,19 +87,26 @@ struct Nothing : KeyedProcessFunction<int64_t, int64_t, int64_t> {
   void processElement(const int64_t&, Context&, Collector<int64_t>&) override {}
 };
 
+/// `chained`: the keyed function chained to the source through reinterpretAsKeyedStream (one
+/// task, one thread: the cost of the state itself plus the source), else over a keyBy exchange
+/// (two tasks on two cores).
 template <typename F>
 double runJob(const std::string& name, int64_t records, int64_t keys, F fn,
-              int64_t* fired = nullptr) {
+              int64_t* fired = nullptr, bool chained = false) {
   auto env = sluice::StreamExecutionEnvironment::getExecutionEnvironment(sluice::Configuration());
   env->setParallelism(1);
   auto strategy =
       sluice::WatermarkStrategy<int64_t>::forMonotonousTimestamps().withTimestampAssigner(
           [](const int64_t& v) { return v; });
-  env->fromSource<int64_t, sluice::NumberSequenceSplit>(
-         std::make_shared<sluice::NumberSequenceSource>(0, records - 1), strategy, "Numbers")
-      .keyBy([keys](const int64_t& v) { return v % keys; })
-      .process(fn)
-      .sinkTo(std::make_shared<sluice::DiscardingSink<int64_t>>());
+  auto numbers = env->fromSource<int64_t, sluice::NumberSequenceSplit>(
+      std::make_shared<sluice::NumberSequenceSource>(0, records - 1), strategy, "Numbers");
+  auto key = [keys](const int64_t& v) { return v % keys; };
+  auto sink = std::make_shared<sluice::DiscardingSink<int64_t>>();
+  if (chained) {
+    sluice::DataStreamUtils::reinterpretAsKeyedStream(numbers, key).process(fn).sinkTo(sink);
+  } else {
+    numbers.keyBy(key).process(fn).sinkTo(sink);
+  }
   auto start = Clock::now();
   auto result = env->execute(name);
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -162,6 +170,26 @@ int main(int argc, char** argv) {
     double seconds = runJob("timers", records, kKeys, TimerPerElement{}, &fired);
     report("event_timer_register_fire_100k_keys", records, kKeys, seconds,
            ", \"timers_fired\": " + std::to_string(fired));
+  }
+  // The same cases chained into the source (one thread): what the state costs per core without
+  // the keyBy exchange, which the cases above pay on the second core.
+  if (which == "value_chained" || which == "all") {
+    report("value_state_rmw_100k_keys_chained", records, kKeys,
+           runJob("value_state_rmw_chained", records, kKeys, ValueRmw{}, nullptr, true), "", 1);
+  }
+  if (which == "noop_chained" || which == "all") {
+    report("noop_keyed_process_100k_keys_chained", records, kKeys,
+           runJob("noop_chained", records, kKeys, Nothing{}, nullptr, true), "", 1);
+  }
+  if (which == "list_chained" || which == "all") {
+    report("list_state_add_100k_keys_chained", records, kKeys,
+           runJob("list_state_add_chained", records, kKeys, ListAdd{}, nullptr, true), "", 1);
+  }
+  if (which == "timers_chained" || which == "all") {
+    int64_t fired = 0;
+    double seconds = runJob("timers_chained", records, kKeys, TimerPerElement{}, &fired, true);
+    report("event_timer_register_fire_100k_keys_chained", records, kKeys, seconds,
+           ", \"timers_fired\": " + std::to_string(fired), 1);
   }
   if (which == "memory" || which == "all") {
     // Each of 1 M keys gets one ValueState<int64_t>; the resident memory the state function

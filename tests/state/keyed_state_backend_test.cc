@@ -631,5 +631,55 @@ TEST_P(ApplyToKeyedStateJob, BroadcastSideSeesEveryKeysStateOfItsSubtask) {
 
 INSTANTIATE_TEST_SUITE_P(Parallelism, ApplyToKeyedStateJob, ::testing::Values(1, 4));
 
+// ---- reinterpretAsKeyedStream -------------------------------------------------------------------
+
+struct RunningSum : KeyedProcessFunction<int64_t, int64_t, std::pair<int64_t, int64_t>> {
+  void processElement(const int64_t& v, Context& ctx,
+                      Collector<std::pair<int64_t, int64_t>>& out) override {
+    auto& sum = getState(ValueStateDescriptor<int64_t>("sum"));
+    sum.update(sum.value().value_or(0) + v);
+    out.collect({ctx.getCurrentKey(), *sum.value()});
+  }
+};
+
+TEST(ReinterpretAsKeyedStream, ChainsWithoutExchangeAndEqualsKeyBy) {
+  auto runJob = [](bool reinterpret) {
+    auto env = testing::makeEnv(1);
+    auto sink = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
+    auto numbers = env->fromSequence(0, 9999);
+    auto key = [](const int64_t& v) { return v % 17; };
+    if (reinterpret) {
+      DataStreamUtils::reinterpretAsKeyedStream(numbers, key).process(RunningSum{}).sinkTo(sink);
+    } else {
+      numbers.keyBy(key).process(RunningSum{}).sinkTo(sink);
+    }
+    std::string plan = env->getExecutionPlan();
+    env->execute();
+    auto values = sink->values();
+    std::sort(values.begin(), values.end());
+    return std::pair{values, plan};
+  };
+  auto [viaKeyBy, keyByPlan] = runJob(false);
+  auto [reinterpreted, plan] = runJob(true);
+  EXPECT_EQ(reinterpreted, viaKeyBy);
+  EXPECT_EQ(reinterpreted.size(), 10000u);
+  EXPECT_THAT(keyByPlan, HasSubstr("HASH"));
+  EXPECT_THAT(plan, ::testing::Not(HasSubstr("HASH")));
+}
+
+TEST(ReinterpretAsKeyedStream, AStreamNotPartitionedByTheKeyFailsClearly) {
+  auto env = testing::makeEnv(2);
+  auto numbers = env->fromSequence(0, 9999).rebalance().map([](const int64_t& v) { return v; });
+  DataStreamUtils::reinterpretAsKeyedStream(numbers, [](const int64_t& v) { return v % 17; })
+      .process(RunningSum{})
+      .sinkTo(std::make_shared<DiscardingSink<std::pair<int64_t, int64_t>>>());
+  try {
+    env->execute();
+    FAIL();
+  } catch (const std::exception& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not keyed this way"));
+  }
+}
+
 }  // namespace keyed_state_backend_test
 }  // namespace sluice

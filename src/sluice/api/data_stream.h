@@ -346,6 +346,15 @@ class KeyedStream : public DataStream<T> {
                                                                                  keySelector)),
         keySelector_(std::move(keySelector)) {}
 
+  /// A keyed stream over `input` as it is partitioned now, without a keyBy exchange (Flink's
+  /// DataStreamUtils.reinterpretAsKeyedStream): keyed operators after it chain to `input`.
+  /// `input` must already be partitioned exactly as keyBy(keySelector) would (e.g. a source
+  /// whose subtasks read pre-partitioned data, or parallelism 1); a record whose key belongs to
+  /// another subtask fails the job with "keyed state used on a stream not keyed this way".
+  static KeyedStream reinterpret(const DataStream<T>& input, KeySelector keySelector) {
+    return KeyedStream(input, std::move(keySelector), 0);
+  }
+
   /// Emits, for every record, the reduction of all records of its key so far (Flink's
   /// KeyedStream#reduce): the first record as is, then fn(previous, record).
   template <typename F>
@@ -458,6 +467,9 @@ class KeyedStream : public DataStream<T> {
   KeyedBroadcastConnectedStream<T, KeySelector, U> connect(const BroadcastStream<U>& other) const;
 
  private:
+  KeyedStream(const DataStream<T>& input, KeySelector keySelector, int /*reinterpret*/)
+      : DataStream<T>(&input.getExecutionEnvironment(), input.upstreams()),
+        keySelector_(std::move(keySelector)) {}
   KeySelector keySelector_;
 };
 
@@ -509,6 +521,16 @@ class ConnectedStreams {
   }
   DataStream<T1> first_;
   DataStream<T2> second_;
+};
+
+/// Flink's DataStreamUtils.
+struct DataStreamUtils {
+  /// See KeyedStream::reinterpret.
+  template <typename T, typename KeySelector>
+  static KeyedStream<T, KeySelector> reinterpretAsKeyedStream(const DataStream<T>& stream,
+                                                              KeySelector keySelector) {
+    return KeyedStream<T, KeySelector>::reinterpret(stream, std::move(keySelector));
+  }
 };
 
 // ---- definitions that need the classes above ------------------------------------------------

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <string>
@@ -125,18 +126,21 @@ class InternalTimerService final : public KeyGroupedState {
     }
   };
   struct Unit {};
-  // Live timers in `sets` (one flat set per key group: deduplication, deletion, snapshots);
-  // firing order from a binary min-heap by timestamp in `heap`, contiguous and cheap to push
-  // for the mostly increasing timestamps of event time. Deletion leaves the heap entry behind:
-  // an entry fires only while its timer is still in its set (and leaves it on firing, so a
-  // re-registered duplicate entry is skipped); the heap is rebuilt from the sets when stale
-  // entries outnumber live ones.
+  // Live timers in `sets` (one flat set per key group: deduplication, deletion, snapshots).
+  // Firing order: timers registered in non-decreasing timestamp order (the common event-time
+  // pattern "element timestamp + constant") are appended to the sorted run `run` in O(1) and
+  // fire from its front in O(1); any other goes into the binary min-heap `heap`; the next timer
+  // is the smaller of the two fronts. Deletion leaves the entry behind: an entry fires only if
+  // its timer is still in its set (it leaves the set on firing, so a re-registered duplicate
+  // entry is skipped); run and heap are rebuilt from the sets when stale entries outnumber live
+  // ones.
   struct Entry {
     Timer timer;
     int group;
   };
   struct Queue {
     std::vector<FlatHashMap<Timer, Unit, TimerHash>> sets;
+    std::deque<Entry> run;
     std::vector<Entry> heap;
     size_t size = 0;
     struct Later {
@@ -151,13 +155,19 @@ class InternalTimerService final : public KeyGroupedState {
         return;
       }
       ++size;
-      heap.push_back(Entry{std::move(timer), group});
-      std::push_heap(heap.begin(), heap.end(), later);
+      if (run.empty() || run.back().timer.timestamp <= timer.timestamp) {
+        run.push_back(Entry{std::move(timer), group});
+      } else {
+        heap.push_back(Entry{std::move(timer), group});
+        std::push_heap(heap.begin(), heap.end(), later);
+      }
     }
     void remove(const Timer& timer, int group) {
       if (sets.empty() || !sets[static_cast<size_t>(group)].erase(timer)) return;
       --size;
-      if (heap.size() <= 64 || heap.size() <= 2 * size) return;
+      size_t entries = run.size() + heap.size();
+      if (entries <= 64 || entries <= 2 * size) return;
+      run.clear();
       heap.clear();
       for (size_t g = 0; g < sets.size(); ++g) {
         sets[g].forEach([&](const Timer& t, const Unit&) {
@@ -166,7 +176,21 @@ class InternalTimerService final : public KeyGroupedState {
       }
       std::make_heap(heap.begin(), heap.end(), later);
     }
+    bool empty() const { return run.empty() && heap.empty(); }
+    /// The entry that comes next (live or stale); the queue must not be empty.
+    const Entry& front() const {
+      if (heap.empty()) return run.front();
+      if (run.empty()) return heap.front();
+      return heap.front().timer.timestamp < run.front().timer.timestamp ? heap.front()
+                                                                        : run.front();
+    }
     Entry pop() {
+      if (heap.empty() ||
+          (!run.empty() && run.front().timer.timestamp <= heap.front().timer.timestamp)) {
+        Entry e = std::move(run.front());
+        run.pop_front();
+        return e;
+      }
       std::pop_heap(heap.begin(), heap.end(), later);
       Entry e = std::move(heap.back());
       heap.pop_back();
@@ -175,10 +199,10 @@ class InternalTimerService final : public KeyGroupedState {
     bool isLive(const Entry& e) {
       return sets[static_cast<size_t>(e.group)].find(e.timer) != nullptr;
     }
-    /// Drops stale entries at the top; true when a live timer is at the top.
+    /// Drops stale entries at the front; true when a live timer is next.
     bool live() {
-      while (!heap.empty() && !isLive(heap.front())) pop();
-      return !heap.empty();
+      while (!empty() && !isLive(front())) pop();
+      return !empty();
     }
   };
 
@@ -191,7 +215,7 @@ class InternalTimerService final : public KeyGroupedState {
     }
   }
   void fireUpTo(Queue& q, Timestamp time, const Callback& callback) {
-    while (!q.heap.empty() && q.heap.front().timer.timestamp <= time) {
+    while (!q.empty() && q.front().timer.timestamp <= time) {
       Entry e = q.pop();
       // One set operation tells a live timer (fire it) from a stale heap entry (skip it).
       if (!q.sets[static_cast<size_t>(e.group)].erase(e.timer)) continue;
@@ -203,8 +227,7 @@ class InternalTimerService final : public KeyGroupedState {
   void onProcessingTimeReached(int64_t now) {
     nextScheduled_ = std::numeric_limits<Timestamp>::max();
     fireUpTo(processingTimers_, now, onProcessingTime_);
-    if (processingTimers_.live())
-      scheduleProcessingTime(processingTimers_.heap.front().timer.timestamp);
+    if (processingTimers_.live()) scheduleProcessingTime(processingTimers_.front().timer.timestamp);
   }
 
   HashMapStateBackend<K>& keyContext_;
