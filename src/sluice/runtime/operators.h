@@ -162,7 +162,10 @@ class StreamGroupedReduce final : public UdfOperator<F, OneInputStreamOperator<T
       : UdfOperator<F, OneInputStreamOperator<T, T>>(std::move(fn)),
         keySelector_(std::move(keySelector)) {}
 
-  void initializeState() override { initKeyedStateBackend(*this, keyContext_); }
+  void initializeState() override {
+    initKeyedStateBackend(*this, keyContext_);
+    UdfOperator<F, OneInputStreamOperator<T, T>>::initializeState();
+  }
   KeyedStateBackendBase* keyedStateBackend() override { return &keyContext_; }
   void collect(const T& value, Timestamp timestamp) final { process(value, timestamp); }
   void processElement(const T& value, Timestamp timestamp) final { process(value, timestamp); }
