@@ -28,7 +28,7 @@ class FlatHashMap {
  public:
   struct Slot {
     K key;
-    V value;
+    [[no_unique_address]] V value;  // an empty V (a set) takes no space
   };
 
   FlatHashMap() = default;

@@ -29,7 +29,7 @@ class InternalTimerService final : public KeyGroupedState {
   struct Timer {
     Timestamp timestamp;
     K key;
-    N ns;
+    [[no_unique_address]] N ns;  // VoidNamespace takes no space
     friend bool operator==(const Timer& a, const Timer& b) {
       return a.timestamp == b.timestamp && a.key == b.key && a.ns == b.ns;
     }
