@@ -464,8 +464,22 @@ TEST(ConfigOptionsTest, RegistryAndKnownKeys) {
       "execution.runtime-mode",
       "pipeline.name",
       "sluice.data-dir",
+      "execution.checkpointing.interval",
+      "execution.checkpointing.mode",
+      "execution.checkpointing.timeout",
+      "execution.checkpointing.min-pause",
+      "execution.checkpointing.max-concurrent-checkpoints",
+      "execution.checkpointing.tolerable-failed-checkpoints",
+      "execution.checkpointing.unaligned.enabled",
+      "execution.checkpointing.aligned-checkpoint-timeout",
+      "execution.checkpointing.externalized-checkpoint-retention",
+      "execution.checkpointing.num-retained",
+      "execution.checkpointing.dir",
+      "execution.checkpointing.savepoint-dir",
   };
   EXPECT_EQ(keys, expected);
+  EXPECT_TRUE(isKnownKey("state.checkpoints.dir"));
+  EXPECT_TRUE(isKnownKey("savepoints.state.backend.fs.dir"));
 
   EXPECT_TRUE(isKnownKey("parallelism.default"));
   EXPECT_TRUE(isKnownKey("execution.buffer-timeout.interval"));

@@ -68,6 +68,17 @@ class RangeSplitReader final : public SourceReader<T, SplitT> {
     requested_ = false;
   }
   void notifyNoMoreSplits() override { noMoreSplits_ = true; }
+  /// The rest of the current split (from the next position) and the pending ones.
+  std::vector<SplitT> snapshotState(int64_t) override {
+    std::vector<SplitT> out;
+    if (current_ && next_ <= current_->to) {
+      SplitT rest = *current_;
+      rest.from = next_;
+      out.push_back(std::move(rest));
+    }
+    for (const SplitT& s : pending_) out.push_back(s);
+    return out;
+  }
 
  private:
   void requestSplit() {

@@ -95,6 +95,14 @@ class LocalJob final : public JobClient {
 
   NetworkStats networkStats() const override { return stats_; }
 
+  int triggerCheckpointForTesting(const CheckpointBarrier& barrier) override {
+    std::lock_guard lock(releaseMutex_);  // tasks live until release()
+    if (released_) return 0;
+    int accepted = 0;
+    for (StreamTask* task : sourceTasks_) accepted += task->triggerCheckpointAsync(barrier) ? 1 : 0;
+    return accepted;
+  }
+
  private:
   void deploy() {
     const StreamGraph& g = jobGraph_.streamGraph();
@@ -108,6 +116,13 @@ class LocalJob final : public JobClient {
             std::make_unique<StreamTask>(info, scheduler_, owner++, options_.bufferTimeoutMillis);
         task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
         task->setAutoWatermarkInterval(options_.autoWatermarkIntervalMillis);
+        task->setCheckpointingMode(options_.checkpointingMode);
+        if (options_.checkpointHookForTesting) {
+          task->setCheckpointHook(
+              [hook = options_.checkpointHookForTesting, info](
+                  const CheckpointBarrier& b, const CheckpointMetrics& m) { hook(info, b, m); });
+        }
+        if (v.inputs.empty()) sourceTasks_.push_back(task.get());
         for (int nodeId : v.chain) {
           task->addOperator(g.node(nodeId).factory->createOperator(), g.node(nodeId).name);
         }
@@ -282,9 +297,11 @@ class LocalJob final : public JobClient {
   /// Frees everything in dependency order: timers, tasks (gates, writers), coordinators, and
   /// last the partitions whose pools the buffers return to.
   void release() {
+    std::lock_guard lock(releaseMutex_);  // not while triggerCheckpointForTesting reaches tasks
     if (released_) return;
     released_ = true;
     scheduler_.shutdown();
+    sourceTasks_.clear();
     tasks_.clear();
     for (auto& [node, c] : coordinators_) c->close();
     coordinators_.clear();
@@ -298,9 +315,11 @@ class LocalJob final : public JobClient {
   std::vector<std::unique_ptr<ResultPartition>> partitions_;
   std::map<int, std::unique_ptr<OperatorCoordinator>> coordinators_;
   std::vector<std::unique_ptr<StreamTask>> tasks_;
+  std::vector<StreamTask*> sourceTasks_;  // tasks without inputs
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::mutex joinMutex_;
+  std::mutex releaseMutex_;
   std::string failure_;
   bool cancelRequested_ = false;
   bool released_ = false;

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "sluice/cluster/job_execution_result.h"
 #include "sluice/core/clock.h"
 #include "sluice/graph/job_graph.h"
+#include "sluice/runtime/checkpoint_barrier_handler.h"
+#include "sluice/runtime/runtime_context.h"
 
 namespace sluice {
 
@@ -19,6 +22,14 @@ struct ExecutionOptions {
   std::shared_ptr<Clock> clock = SystemClock::instance();
   uint64_t seed = 0;                          ///< for random partitioning (shuffle)
   int64_t autoWatermarkIntervalMillis = 200;  ///< pipeline.auto-watermark-interval
+  /// execution.checkpointing.mode: how tasks with several input channels treat barriers.
+  CheckpointingMode checkpointingMode = CheckpointingMode::kExactlyOnce;
+  /// Test-only, until the checkpoint coordinator exists: every task runs this (on its own
+  /// thread) as its checkpoint hook, just before it forwards a barrier (StreamTask::
+  /// setCheckpointHook). Must be thread-safe across tasks.
+  std::function<void(const TaskInfo& task, const CheckpointBarrier& barrier,
+                     const CheckpointMetrics& metrics)>
+      checkpointHookForTesting;
 };
 
 /// Network statistics of a job, for tests and benchmarks.
@@ -40,6 +51,13 @@ class JobClient {
   virtual JobExecutionResult getJobExecutionResult() = 0;
   /// Buffer-pool statistics (meaningful after getJobExecutionResult()).
   virtual NetworkStats networkStats() const = 0;
+  /// Test-only, until the checkpoint coordinator exists: injects `barrier` at every source task
+  /// (StreamTask::triggerCheckpointAsync); returns how many source tasks accepted it (those
+  /// that had not ended). Call before getJobExecutionResult().
+  virtual int triggerCheckpointForTesting(const CheckpointBarrier& barrier) {
+    (void)barrier;
+    return 0;
+  }
 };
 
 /// Runs a JobGraph on threads of this process, the embedded local cluster (Flink's

@@ -1,6 +1,10 @@
 #include "sluice/core/config_options.h"
 
+#include <initializer_list>
+
 #include <fmt/format.h>
+
+#include "sluice/core/strings.h"
 
 namespace sluice {
 namespace {
@@ -59,6 +63,42 @@ std::string validRuntimeMode(const std::string& value) {
     if (equalsIgnoreCase(value, mode)) return {};
   }
   return "must be one of STREAMING, BATCH, AUTOMATIC";
+}
+
+// CheckpointCoordinatorConfiguration.MINIMAL_CHECKPOINT_TIME in Flink.
+constexpr int64_t kMinimalCheckpointTimeMs = 10;
+
+std::string validCheckpointInterval(const DurationMs& value) {
+  return value.millis == 0 || value.millis == -1 || value.millis >= kMinimalCheckpointTimeMs
+             ? std::string()
+             : "must be at least 10 ms, or 0 to disable periodic checkpoints";
+}
+
+std::string validCheckpointTimeout(const DurationMs& value) {
+  return value.millis >= kMinimalCheckpointTimeMs ? std::string() : "must be at least 10 ms";
+}
+
+std::string oneOf(const std::string& value, std::initializer_list<std::string_view> names) {
+  for (std::string_view name : names) {
+    if (equalsIgnoreCaseAscii(trimAscii(value), name)) return {};
+  }
+  std::string message = "must be one of ";
+  bool first = true;
+  for (std::string_view name : names) {
+    if (!first) message += ", ";
+    message += name;
+    first = false;
+  }
+  return message;
+}
+
+std::string validCheckpointingMode(const std::string& value) {
+  return oneOf(value, {"EXACTLY_ONCE", "AT_LEAST_ONCE"});
+}
+
+std::string validExternalizedRetention(const std::string& value) {
+  return oneOf(value,
+               {"NO_EXTERNALIZED_CHECKPOINTS", "DELETE_ON_CANCELLATION", "RETAIN_ON_CANCELLATION"});
 }
 
 }  // namespace
@@ -137,6 +177,90 @@ const ConfigOption<std::string> kDataDir{
     "Directory of input data for examples, tests and benchmarks; the environment variable "
     "SLUICE_DATA_DIR overrides the configuration file."};
 
+const ConfigOption<DurationMs> kCheckpointingInterval{
+    "execution.checkpointing.interval",
+    DurationMs{0},
+    "Base interval at which checkpoints are triggered; 0 disables periodic checkpoints.",
+    {},
+    &validCheckpointInterval};
+
+const ConfigOption<std::string> kCheckpointingMode{
+    "execution.checkpointing.mode",
+    "EXACTLY_ONCE",
+    "EXACTLY_ONCE (barriers aligned or unaligned) or AT_LEAST_ONCE (barriers not aligned).",
+    {},
+    &validCheckpointingMode};
+
+const ConfigOption<DurationMs> kCheckpointingTimeout{
+    "execution.checkpointing.timeout",
+    DurationMs{10 * 60 * 1000},
+    "Longest time a checkpoint may take before it is aborted.",
+    {},
+    &validCheckpointTimeout};
+
+const ConfigOption<DurationMs> kCheckpointingMinPause{
+    "execution.checkpointing.min-pause",
+    DurationMs{0},
+    "Least time between the end of a checkpoint and the trigger of the next.",
+    {},
+    &nonNegativeDuration};
+
+const ConfigOption<int32_t> kMaxConcurrentCheckpoints{
+    "execution.checkpointing.max-concurrent-checkpoints",
+    1,
+    "Number of checkpoints that may be in progress at the same time.",
+    {},
+    &atLeastOne};
+
+const ConfigOption<int32_t> kTolerableFailedCheckpoints{
+    "execution.checkpointing.tolerable-failed-checkpoints",
+    0,
+    "Number of consecutive checkpoint failures tolerated before the job fails.",
+    {},
+    &nonNegative};
+
+const ConfigOption<bool> kUnalignedCheckpoints{
+    "execution.checkpointing.unaligned.enabled",
+    false,
+    "Unaligned checkpoints: barriers overtake in-flight buffers, which are stored with the "
+    "checkpoint.",
+    {"execution.checkpointing.unaligned"}};
+
+const ConfigOption<DurationMs> kAlignedCheckpointTimeout{
+    "execution.checkpointing.aligned-checkpoint-timeout",
+    DurationMs{0},
+    "With unaligned checkpoints, how long a checkpoint starts aligned before switching to "
+    "unaligned; 0 means always unaligned.",
+    {"execution.checkpointing.alignment-timeout"},
+    &nonNegativeDuration};
+
+const ConfigOption<std::string> kExternalizedCheckpointRetention{
+    "execution.checkpointing.externalized-checkpoint-retention",
+    "NO_EXTERNALIZED_CHECKPOINTS",
+    "What happens to retained checkpoints when the job ends: NO_EXTERNALIZED_CHECKPOINTS, "
+    "DELETE_ON_CANCELLATION or RETAIN_ON_CANCELLATION.",
+    {},
+    &validExternalizedRetention};
+
+const ConfigOption<int32_t> kMaxRetainedCheckpoints{
+    "execution.checkpointing.num-retained",
+    1,
+    "Number of completed checkpoints kept; older ones are deleted.",
+    {"state.checkpoints.num-retained"},
+    &atLeastOne};
+
+const ConfigOption<std::string> kCheckpointsDirectory{
+    "execution.checkpointing.dir",
+    "",
+    "Root directory of checkpoints (<dir>/<jobId>/chk-<n>/); empty keeps them in memory only.",
+    {"state.checkpoints.dir", "state.backend.fs.checkpointdir"}};
+
+const ConfigOption<std::string> kSavepointDirectory{
+    "execution.checkpointing.savepoint-dir",
+    "",
+    "Default directory of savepoints; empty requires an explicit target directory.",
+    {"state.savepoints.dir", "savepoints.state.backend.fs.dir"}};
+
 const std::vector<const ConfigOptionBase*>& knownOptions() {
   static const std::vector<const ConfigOptionBase*> options{
       &kDefaultParallelism,
@@ -151,6 +275,18 @@ const std::vector<const ConfigOptionBase*>& knownOptions() {
       &kRuntimeMode,
       &kPipelineName,
       &kDataDir,
+      &kCheckpointingInterval,
+      &kCheckpointingMode,
+      &kCheckpointingTimeout,
+      &kCheckpointingMinPause,
+      &kMaxConcurrentCheckpoints,
+      &kTolerableFailedCheckpoints,
+      &kUnalignedCheckpoints,
+      &kAlignedCheckpointTimeout,
+      &kExternalizedCheckpointRetention,
+      &kMaxRetainedCheckpoints,
+      &kCheckpointsDirectory,
+      &kSavepointDirectory,
   };
   return options;
 }

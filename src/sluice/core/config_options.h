@@ -81,6 +81,76 @@ extern const ConfigOption<std::string> kDataDir;
 /// Name of the environment variable that overrides kDataDir.
 inline constexpr std::string_view kDataDirEnvironmentVariable = "SLUICE_DATA_DIR";
 
+// Checkpointing (Flink's CheckpointingOptions of Flink 1.20/2.0, whose keys are primary here;
+// the Flink 1.x keys they replaced are accepted as fallback keys, the new key winning when both
+// are set). Read them together through CheckpointConfig (runtime/checkpoint_config.h), which also
+// checks combinations (e.g. unaligned checkpoints need EXACTLY_ONCE).
+
+/// `execution.checkpointing.interval` (duration, default 0 = not set): the base interval at which
+/// checkpoints are triggered, as Flink's CheckpointingOptions.CHECKPOINTING_INTERVAL. 0 (or -1,
+/// Flink 1.x's "disabled") disables periodic checkpoints; otherwise it must be at least 10 ms
+/// (Flink's CheckpointCoordinatorConfiguration.MINIMAL_CHECKPOINT_TIME).
+extern const ConfigOption<DurationMs> kCheckpointingInterval;
+
+/// `execution.checkpointing.mode` (string, default "EXACTLY_ONCE"): EXACTLY_ONCE (barriers are
+/// aligned, or unaligned when enabled) or AT_LEAST_ONCE (barriers are not aligned), as Flink's
+/// CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE. Matched case-insensitively.
+extern const ConfigOption<std::string> kCheckpointingMode;
+
+/// `execution.checkpointing.timeout` (duration, default 10 min): the longest a checkpoint may take
+/// before it is aborted, as Flink's CheckpointingOptions.CHECKPOINTING_TIMEOUT. At least 10 ms.
+extern const ConfigOption<DurationMs> kCheckpointingTimeout;
+
+/// `execution.checkpointing.min-pause` (duration, default 0): the least time between the end of
+/// one checkpoint and the trigger of the next, as Flink's MIN_PAUSE_BETWEEN_CHECKPOINTS. >= 0.
+extern const ConfigOption<DurationMs> kCheckpointingMinPause;
+
+/// `execution.checkpointing.max-concurrent-checkpoints` (int, default 1): how many checkpoints may
+/// be in progress at once, as Flink's MAX_CONCURRENT_CHECKPOINTS. At least 1.
+extern const ConfigOption<int32_t> kMaxConcurrentCheckpoints;
+
+/// `execution.checkpointing.tolerable-failed-checkpoints` (int, default 0): how many consecutive
+/// checkpoint failures the job tolerates before it fails, as Flink's TOLERABLE_FAILURE_NUMBER.
+/// >= 0.
+extern const ConfigOption<int32_t> kTolerableFailedCheckpoints;
+
+/// `execution.checkpointing.unaligned.enabled` (bool, default false): unaligned checkpoints
+/// (barriers overtake in-flight buffers, which become part of the checkpoint), as Flink's
+/// CheckpointingOptions.ENABLE_UNALIGNED. Flink 1.x's key `execution.checkpointing.unaligned` is
+/// a fallback key.
+extern const ConfigOption<bool> kUnalignedCheckpoints;
+
+/// `execution.checkpointing.aligned-checkpoint-timeout` (duration, default 0): with unaligned
+/// checkpoints enabled, how long a checkpoint starts aligned before it switches to unaligned; 0
+/// means always unaligned. As Flink's ALIGNED_CHECKPOINT_TIMEOUT; Flink 1.13's key
+/// `execution.checkpointing.alignment-timeout` is a fallback key. >= 0.
+extern const ConfigOption<DurationMs> kAlignedCheckpointTimeout;
+
+/// `execution.checkpointing.externalized-checkpoint-retention` (string, default
+/// "NO_EXTERNALIZED_CHECKPOINTS"): what happens to retained checkpoints when the job ends, as
+/// Flink's EXTERNALIZED_CHECKPOINT_RETENTION: NO_EXTERNALIZED_CHECKPOINTS (deleted whenever the
+/// job terminates), DELETE_ON_CANCELLATION (kept if the job fails, deleted if it is cancelled or
+/// finishes), RETAIN_ON_CANCELLATION (kept if it fails or is cancelled). The names are those of
+/// Flink 2.0's ExternalizedCheckpointRetention and of Flink 1.x's ExternalizedCheckpointCleanup
+/// (the same three). Matched case-insensitively.
+extern const ConfigOption<std::string> kExternalizedCheckpointRetention;
+
+/// `execution.checkpointing.num-retained` (int, default 1): how many completed checkpoints are
+/// kept; older ones are deleted (subsumed), as Flink's MAX_RETAINED_CHECKPOINTS. Flink 1.x's key
+/// `state.checkpoints.num-retained` is a fallback key. At least 1.
+extern const ConfigOption<int32_t> kMaxRetainedCheckpoints;
+
+/// `execution.checkpointing.dir` (string, default empty = checkpoints are kept in memory only):
+/// the root directory of checkpoints, as Flink's CHECKPOINTS_DIRECTORY; checkpoints go to
+/// `<dir>/<jobId>/chk-<n>/`. A local path or a `file://` URI. Flink 1.x's keys
+/// `state.checkpoints.dir` and `state.backend.fs.checkpointdir` are fallback keys.
+extern const ConfigOption<std::string> kCheckpointsDirectory;
+
+/// `execution.checkpointing.savepoint-dir` (string, default empty = a savepoint needs an explicit
+/// target directory): the default savepoint directory, as Flink's SAVEPOINT_DIRECTORY. Flink
+/// 1.x's keys `state.savepoints.dir` and `savepoints.state.backend.fs.dir` are fallback keys.
+extern const ConfigOption<std::string> kSavepointDirectory;
+
 /// Every option above, in declaration order. Thread-safe.
 const std::vector<const ConfigOptionBase*>& knownOptions();
 

@@ -1,11 +1,14 @@
 #include "sluice/network/input_gate.h"
 
+#include <algorithm>
+
 namespace sluice {
 
 InputGate::InputGate(std::vector<ResultSubpartition*> channels, std::function<void()> onAvailable)
     : channels_(std::move(channels)),
       onAvailable_(std::move(onAvailable)),
-      queued_(channels_.size(), false) {}
+      queued_(channels_.size(), false),
+      blocked_(channels_.size(), false) {}
 
 InputGate::~InputGate() { disconnect(); }
 
@@ -25,8 +28,12 @@ void InputGate::notifyDataAvailable(int channelIndex) {
     std::lock_guard lock(mutex_);
     if (!queued_[static_cast<size_t>(channelIndex)]) {
       queued_[static_cast<size_t>(channelIndex)] = true;
-      wake = withData_.empty();
-      withData_.push_back(channelIndex);
+      if (blocked_[static_cast<size_t>(channelIndex)]) {
+        parked_.push_back(channelIndex);
+      } else {
+        wake = withData_.empty();
+        withData_.push_back(channelIndex);
+      }
     }
   }
   if (wake && onAvailable_) onAvailable_();
@@ -42,9 +49,13 @@ std::optional<InputGate::BufferOrEvent> InputGate::pollNext() {
     int channel;
     {
       std::lock_guard lock(mutex_);
-      if (withData_.empty()) return std::nullopt;
-      channel = withData_.front();
-      withData_.pop_front();
+      while (true) {
+        if (withData_.empty()) return std::nullopt;
+        channel = withData_.front();
+        withData_.pop_front();
+        if (!blocked_[static_cast<size_t>(channel)]) break;
+        parked_.push_back(channel);  // stays announced; served again on resume
+      }
       queued_[static_cast<size_t>(channel)] = false;
     }
     bool more = false;
@@ -53,11 +64,47 @@ std::optional<InputGate::BufferOrEvent> InputGate::pollNext() {
       std::lock_guard lock(mutex_);
       if (!queued_[static_cast<size_t>(channel)]) {
         queued_[static_cast<size_t>(channel)] = true;
-        withData_.push_back(channel);
+        if (blocked_[static_cast<size_t>(channel)]) {
+          parked_.push_back(channel);
+        } else {
+          withData_.push_back(channel);
+        }
       }
     }
     if (buffer) return BufferOrEvent{std::move(buffer), channel};
   }
+}
+
+void InputGate::blockChannel(int channel) {
+  std::lock_guard lock(mutex_);
+  if (!blocked_.at(static_cast<size_t>(channel))) {
+    blocked_[static_cast<size_t>(channel)] = true;
+    ++numBlocked_;
+  }
+}
+
+void InputGate::resumeAllChannels() {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (numBlocked_ == 0) return;
+    std::fill(blocked_.begin(), blocked_.end(), false);
+    numBlocked_ = 0;
+    wake = withData_.empty() && !parked_.empty();
+    for (int channel : parked_) withData_.push_back(channel);
+    parked_.clear();
+  }
+  if (wake && onAvailable_) onAvailable_();
+}
+
+bool InputGate::isBlocked(int channel) const {
+  std::lock_guard lock(mutex_);
+  return blocked_.at(static_cast<size_t>(channel));
+}
+
+int InputGate::numBlockedChannels() const {
+  std::lock_guard lock(mutex_);
+  return numBlocked_;
 }
 
 }  // namespace sluice

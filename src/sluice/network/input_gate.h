@@ -15,7 +15,13 @@ namespace sluice {
 /// channels). Channels with data are served round-robin, one buffer at a time, so no channel
 /// starves another.
 ///
-/// Thread-safe where it must be: producers' threads notify, the owning task thread polls.
+/// A channel can be held back (blockChannel, for checkpoint barrier alignment): pollNext() then
+/// skips it, but its buffers stay queued in its subpartition, in order, and it stays announced,
+/// so nothing is lost or reordered; resumeAllChannels() serves it again (Flink's
+/// CheckpointableInput#blockConsumption / resumeConsumption).
+///
+/// Thread-safe where it must be: producers' threads notify, the owning task thread polls,
+/// blocks and resumes.
 class InputGate final : public BufferAvailabilityListener {
  public:
   /// A buffer taken from channel `channel`.
@@ -33,8 +39,18 @@ class InputGate final : public BufferAvailabilityListener {
   void connect();
   /// The next buffer of some channel with data, or nothing when no channel has data now.
   std::optional<BufferOrEvent> pollNext();
-  /// True when some channel has announced data that was not yet polled.
+  /// True when some channel that is not held back has announced data that was not yet polled.
   bool hasData() const;
+  /// Holds back `channel` (0 <= channel < numChannels()): pollNext() skips it from now on, its
+  /// data waits. Task thread only. Throws std::out_of_range for another index.
+  void blockChannel(int channel);
+  /// Serves every held-back channel again, in the order they were found with data; runs
+  /// `onAvailable` when that makes data available. Task thread only.
+  void resumeAllChannels();
+  /// Whether `channel` is held back; std::out_of_range for an index that is not a channel.
+  bool isBlocked(int channel) const;
+  /// Channels currently held back.
+  int numBlockedChannels() const;
   void notifyDataAvailable(int channelIndex) override;
   /// Detaches from the producers (at end of input or cancellation).
   void disconnect();
@@ -44,8 +60,11 @@ class InputGate final : public BufferAvailabilityListener {
   std::vector<ResultSubpartition*> channels_;
   std::function<void()> onAvailable_;
   mutable std::mutex mutex_;
-  std::deque<int> withData_;
-  std::vector<bool> queued_;
+  std::deque<int> withData_;   // announced channels that may be polled, round-robin
+  std::vector<bool> queued_;   // announced and not yet polled (in withData_ or parked_)
+  std::vector<bool> blocked_;  // held back
+  std::vector<int> parked_;    // held-back channels with announced data, in the order found
+  int numBlocked_ = 0;
 };
 
 }  // namespace sluice

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "sluice/core/type_serializer.h"
+#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/stream_operator.h"
 #include "sluice/runtime/watermark_strategy.h"
 
@@ -240,6 +242,17 @@ class SourceReader {
   virtual InputStatus pollNext(ReaderOutput<T>& output) = 0;
   virtual void addSplits(std::vector<SplitT> splits) = 0;
   virtual void notifyNoMoreSplits() = 0;
+  /// The splits this reader holds and has not finished, each advanced to the first record not
+  /// yet emitted (Flink's SourceReader.snapshotState): a restored reader given these splits
+  /// emits exactly the records this one had not. Called on the task thread between pollNext
+  /// calls, when a checkpoint is taken. The default throws SluiceException: a reader that
+  /// cannot say where it is cannot take part in checkpoints.
+  virtual std::vector<SplitT> snapshotState(int64_t checkpointId) {
+    (void)checkpointId;
+    throw SluiceException(
+        "this source's reader does not support checkpoints: it does not implement "
+        "snapshotState()");
+  }
   virtual void close() {}
 };
 
@@ -381,6 +394,10 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
     }
     output_ = ReaderOutput<T>(mainOutput_, &context_.sideOutputs, watermarks_.get());
     reader_ = source_->createReader(*this);
+    if (!restoredSplits_.empty()) {
+      callUserFunction(*this, [&] { reader_->addSplits(std::move(restoredSplits_)); });
+      restoredSplits_.clear();
+    }
     typename SourceCoordinator<SplitT>::ReaderGateway gateway;
     gateway.mailbox = context_.mailbox;
     gateway.addSplits = [this](std::vector<SplitT> splits) {
@@ -405,6 +422,29 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
     if (reader_) reader_->close();
   }
 
+  /// Restores the splits this subtask held at the checkpoint (operator list state
+  /// "SourceReaderState", even-split redistributed on rescaling, as Flink's SourceOperator);
+  /// the reader gets them in open(), before it asks the enumerator for more.
+  void initializeState() override {
+    if constexpr (Serializable<SplitT>) {
+      if (context_.restoredOperatorState != nullptr) {
+        restoredSplits_ = splitsState().get();
+      }
+    }
+  }
+  /// Stores the reader's unfinished splits (snapshotState) in "SourceReaderState".
+  OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {
+    if constexpr (Serializable<SplitT>) {
+      std::vector<SplitT> splits =
+          callUserFunction(*this, [&] { return reader_->snapshotState(checkpointId); });
+      splitsState().update(splits);
+    } else {
+      throw SluiceException("the splits of source '" + nameWithSubtask() +
+                            "' have no TypeSerializer: the source cannot take part in checkpoints");
+    }
+    return SourceOperatorBase::snapshotOperatorState(checkpointId, timestamp);
+  }
+
   int getIndexOfSubtask() const override {
     return context_.runtimeContext->getIndexOfThisSubtask();
   }
@@ -421,6 +461,11 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   Output<T>* mainOutput_ = nullptr;
   ReaderOutput<T> output_;
   SourceCoordinator<SplitT>* coordinator_ = nullptr;
+  std::vector<SplitT> restoredSplits_;
+
+  ListState<SplitT>& splitsState() {
+    return getOperatorStateStore().getListState(ListStateDescriptor<SplitT>("SourceReaderState"));
+  }
 };
 
 }  // namespace sluice

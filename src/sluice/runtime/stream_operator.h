@@ -105,6 +105,15 @@ class StreamOperatorBase {
   /// SluiceException when a state's type has no TypeSerializer.
   virtual OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp);
 
+  /// Checkpoint `checkpointId` completed: every task acknowledged it (Flink's
+  /// CheckpointListener#notifyCheckpointComplete; sinks commit here). Called on the task thread
+  /// between records, at most once per checkpoint, possibly not at all (a later completion
+  /// subsumes it). An exception fails the task. Default: nothing.
+  virtual void notifyCheckpointComplete(int64_t checkpointId) { (void)checkpointId; }
+  /// Checkpoint `checkpointId` was aborted (Flink's CheckpointListener#notifyCheckpointAborted):
+  /// drop what was prepared for it. Same calling rules as notifyCheckpointComplete.
+  virtual void notifyCheckpointAborted(int64_t checkpointId) { (void)checkpointId; }
+
   /// The typed entry for records of input `index`: an Output<IN> that runs this operator.
   virtual OutputBase* input(int index) {
     (void)index;

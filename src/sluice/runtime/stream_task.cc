@@ -102,6 +102,8 @@ void StreamTask::invoke() {
     });
   }
   if (gate_) {
+    barrierHandler_ =
+        CheckpointBarrierHandler::create(checkpointingMode_, gate_->numChannels(), *this);
     gate_->connect();
     runInputLoop();
   } else {
@@ -154,10 +156,25 @@ void StreamTask::runInputLoop() {
     Channel& channel = channels_[static_cast<size_t>(next->channel)];
     if (next->buffer->type == BufferType::kEvent) {
       RuntimeEvent event = deserializeEvent(*next->buffer);
-      if (event.type == EventType::kEndOfPartition) endOfChannel(channel);
-      // Checkpoint barriers are handled by the checkpointing layer (not yet present).
+      switch (event.type) {
+        case EventType::kEndOfPartition:
+          endOfChannel(channel);
+          barrierHandler_->processEndOfPartition(next->channel);
+          break;
+        case EventType::kCheckpointBarrier:
+          if (channel.deserializer.hasPartialElement()) {
+            throw SerializationException("corrupt stream: checkpoint barrier inside an element");
+          }
+          barrierHandler_->processBarrier(event.barrier, next->channel);
+          break;
+        case EventType::kCancelCheckpointMarker:
+          barrierHandler_->processCancellationMarker(event.barrier.checkpointId, next->channel);
+          break;
+      }
       continue;
     }
+    // Per buffer, not per record: one branch unless an alignment runs.
+    barrierHandler_->onBufferProcessed(next->buffer->size);
     channel.deserializer.setNextBuffer(std::move(next->buffer));
     handlers_[static_cast<size_t>(channel.binding.inputIndex)]->processBuffer(
         channel.deserializer, channel.binding.channelInInput);
@@ -186,6 +203,55 @@ void StreamTask::closeOperators() noexcept {
                    e.what());
     }
   }
+}
+
+void StreamTask::performCheckpoint(const CheckpointBarrier& barrier,
+                                   const CheckpointMetrics& metrics) {
+  // Snapshot first, then the barrier, then (after returning) the next record: the snapshot
+  // covers exactly the records before the barrier on every output. Flink broadcasts before
+  // taking the synchronous snapshot; both orders are consistent because nothing runs on the
+  // task thread in between.
+  if (checkpointHook_) checkpointHook_(barrier, metrics);
+  RuntimeEvent event{EventType::kCheckpointBarrier, barrier};
+  for (auto& w : writers_) w->broadcastEvent(event);
+}
+
+void StreamTask::abortCheckpointOnBarrier(int64_t checkpointId) {
+  if (checkpointAbortHook_) checkpointAbortHook_(checkpointId);
+  RuntimeEvent event{EventType::kCancelCheckpointMarker, CheckpointBarrier{checkpointId, 0}};
+  for (auto& w : writers_) w->broadcastEvent(event);
+}
+
+bool StreamTask::triggerCheckpointAsync(const CheckpointBarrier& barrier) {
+  if (gate_) {
+    throw SluiceException("task '" + info_.nameWithSubtask(info_.taskName) +
+                          "' has inputs: its checkpoints are triggered by barriers, not by "
+                          "triggerCheckpointAsync");
+  }
+  TaskState s = state_.load();
+  if (s != TaskState::kCreated && s != TaskState::kRunning) return false;
+  mailbox_.put([this, barrier] {
+    if (barrier.checkpointId <= latestSourceCheckpointId_) return;
+    latestSourceCheckpointId_ = barrier.checkpointId;
+    performCheckpoint(barrier, CheckpointMetrics{});
+  });
+  return true;
+}
+
+void StreamTask::notifyCheckpointCompleteAsync(int64_t checkpointId) {
+  mailbox_.put([this, checkpointId] {
+    for (auto it = operators_.rbegin(); it != operators_.rend(); ++it) {
+      (*it)->notifyCheckpointComplete(checkpointId);
+    }
+  });
+}
+
+void StreamTask::notifyCheckpointAbortedAsync(int64_t checkpointId) {
+  mailbox_.put([this, checkpointId] {
+    for (auto it = operators_.rbegin(); it != operators_.rend(); ++it) {
+      (*it)->notifyCheckpointAborted(checkpointId);
+    }
+  });
 }
 
 void StreamTask::cancel() {

@@ -9,6 +9,7 @@
 #include "sluice/network/input_gate.h"
 #include "sluice/network/record_deserializer.h"
 #include "sluice/network/record_writer.h"
+#include "sluice/runtime/checkpoint_barrier_handler.h"
 #include "sluice/runtime/mailbox.h"
 #include "sluice/runtime/source.h"
 #include "sluice/runtime/stream_operator.h"
@@ -32,14 +33,30 @@ enum class TaskState { kCreated, kRunning, kFinished, kCanceled, kFailed };
 /// so operators need no locks. The task owns its operators, their runtime contexts, its outputs,
 /// record writers and input gate; result partitions belong to the job.
 ///
-/// Built by the executor (single-threaded), then run() on the task's thread. cancel() is
-/// thread-safe.
-class StreamTask {
+/// Checkpoints: a task with inputs hands the barriers, cancellation markers and ends of
+/// partition of its channels to a CheckpointBarrierHandler (exactly-once: aligned; at least
+/// once: tracked; see checkpoint_barrier_handler.h). When it triggers, the task runs the
+/// checkpoint hook (snapshot and acknowledgement, set by the executor), then broadcasts the
+/// barrier on every output before any later record; when it aborts, the task runs the abort hook
+/// and broadcasts a cancellation marker. A source task is triggered by
+/// triggerCheckpointAsync() and does the same between two emitNext() calls.
+///
+/// Built by the executor (single-threaded), then run() on the task's thread. cancel(),
+/// triggerCheckpointAsync() and notifyCheckpoint*Async() are thread-safe.
+class StreamTask final : private CheckpointBarrierTarget {
  public:
+  /// Takes the snapshot of the chain for the barrier's checkpoint and acknowledges it; runs on
+  /// the task thread, between records, before the barrier is forwarded.
+  using CheckpointHook =
+      std::function<void(const CheckpointBarrier& barrier, const CheckpointMetrics& metrics)>;
+  /// Told (on the task thread) that checkpoint `checkpointId` was aborted at this task by its
+  /// barriers (cancellation marker, or subsumed by a newer checkpoint): decline it.
+  using CheckpointAbortHook = std::function<void(int64_t checkpointId)>;
+
   /// `bufferTimeoutMillis`: 0 flushes after every record, -1 only when buffers are full, else
   /// the flush period.
   StreamTask(TaskInfo info, TimerScheduler& scheduler, int ownerId, int64_t bufferTimeoutMillis);
-  ~StreamTask();
+  ~StreamTask() override;
   StreamTask(const StreamTask&) = delete;
   StreamTask& operator=(const StreamTask&) = delete;
 
@@ -85,6 +102,36 @@ class StreamTask {
   /// result; read after run() returned.
   std::vector<const RuntimeContext*> runtimeContexts() const;
 
+  /// Exactly-once (the default: barriers aligned) or at-least-once (barriers tracked). Set
+  /// before run().
+  void setCheckpointingMode(CheckpointingMode mode) { checkpointingMode_ = mode; }
+  CheckpointingMode checkpointingMode() const { return checkpointingMode_; }
+  /// The snapshot hook (see CheckpointHook); by default nothing is snapshotted and the barrier
+  /// is only forwarded. Set before run(). An exception it throws fails the task.
+  void setCheckpointHook(CheckpointHook hook) { checkpointHook_ = std::move(hook); }
+  /// The decline hook (see CheckpointAbortHook); by default none. Set before run().
+  void setCheckpointAbortHook(CheckpointAbortHook hook) { checkpointAbortHook_ = std::move(hook); }
+
+  /// Source tasks only (no inputs): takes checkpoint `barrier.checkpointId` as a mail on the
+  /// task thread, between two emitNext() calls: runs the checkpoint hook, then broadcasts the
+  /// barrier on every output (Flink's StreamTask#triggerCheckpointAsync). A barrier not newer
+  /// than the last one taken is ignored. Thread-safe. Returns false when the task has already
+  /// ended (nothing happens); a task that ends before the mail runs never takes the checkpoint
+  /// (the coordinator's timeout covers it). Throws SluiceException on a task with inputs, whose
+  /// barriers come through its channels.
+  bool triggerCheckpointAsync(const CheckpointBarrier& barrier);
+  /// Checkpoint `checkpointId` completed (every task acknowledged it): calls
+  /// notifyCheckpointComplete on every operator of the chain, tail first as Flink, as a mail on
+  /// the task thread. Thread-safe; dropped when the task ends first. An exception an operator
+  /// throws fails the task.
+  void notifyCheckpointCompleteAsync(int64_t checkpointId);
+  /// Checkpoint `checkpointId` was aborted by the coordinator: notifyCheckpointAborted on every
+  /// operator of the chain, as notifyCheckpointCompleteAsync.
+  void notifyCheckpointAbortedAsync(int64_t checkpointId);
+  /// The barrier handler of a task with inputs while it runs, else null. Task thread only (or
+  /// after run() returned).
+  const CheckpointBarrierHandler* barrierHandler() const { return barrierHandler_.get(); }
+
  private:
   struct Channel {
     ChannelBinding binding;
@@ -100,6 +147,17 @@ class StreamTask {
     if (cancelled_.load(std::memory_order_relaxed)) throw CancelTaskException();
   }
   void closeOperators() noexcept;
+  /// Runs the checkpoint hook, then forwards the barrier on every output.
+  void performCheckpoint(const CheckpointBarrier& barrier, const CheckpointMetrics& metrics);
+
+  // CheckpointBarrierTarget, for the barrier handler.
+  void blockChannel(int channel) override { gate_->blockChannel(channel); }
+  void resumeChannels() override { gate_->resumeAllChannels(); }
+  void triggerCheckpointOnBarrier(const CheckpointBarrier& barrier,
+                                  const CheckpointMetrics& metrics) override {
+    performCheckpoint(barrier, metrics);
+  }
+  void abortCheckpointOnBarrier(int64_t checkpointId) override;
 
   TaskInfo info_;
   Mailbox mailbox_;
@@ -120,6 +178,11 @@ class StreamTask {
   std::atomic<TaskState> state_{TaskState::kCreated};
   std::string failure_;
   std::function<void(StreamTask&)> failureListener_;
+  CheckpointingMode checkpointingMode_ = CheckpointingMode::kExactlyOnce;
+  CheckpointHook checkpointHook_;
+  CheckpointAbortHook checkpointAbortHook_;
+  std::unique_ptr<CheckpointBarrierHandler> barrierHandler_;
+  int64_t latestSourceCheckpointId_ = -1;  // source tasks: the last checkpoint taken
 };
 
 }  // namespace sluice
