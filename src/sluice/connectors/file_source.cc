@@ -255,6 +255,19 @@ class TextLineReader final : public SourceReader<std::string, FileSourceSplit> {
     requested_ = false;
   }
   void notifyNoMoreSplits() override { noMoreSplits_ = true; }
+  /// The current split from the first byte of content not yet emitted as a line (the start of
+  /// a line read only partly, when a poll stopped inside it), then the pending ones.
+  std::vector<FileSourceSplit> snapshotState(int64_t) override {
+    std::vector<FileSourceSplit> out;
+    if (current_) {
+      FileSourceSplit rest = *current_;
+      rest.offset = bufferStart_ + (pos_ - buffer_.get()) -
+                    (carry_ ? static_cast<int64_t>(line_.size()) : 0);
+      out.push_back(std::move(rest));
+    }
+    for (const auto& s : pending_) out.push_back(s);
+    return out;
+  }
   void close() override {
     input_.reset();
     current_.reset();
