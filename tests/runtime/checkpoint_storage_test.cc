@@ -271,6 +271,7 @@ CompletedCheckpoint sampleCheckpoint(const std::string& jobId, int64_t id) {
   source.operatorName = "Source: numbers";
   source.parallelism = 2;
   source.maxParallelism = 128;
+  source.coordinatorState = {1, 2, 3, 0, 255};
   for (int subtask = 0; subtask < 2; ++subtask) {
     SubtaskCheckpointState state;
     state.operatorState.states["splits"] = stateOf(
@@ -329,6 +330,7 @@ void expectSameCheckpoint(const CompletedCheckpoint& actual, const CompletedChec
     EXPECT_EQ(got.operatorName, op.operatorName);
     EXPECT_EQ(got.parallelism, op.parallelism);
     EXPECT_EQ(got.maxParallelism, op.maxParallelism);
+    EXPECT_EQ(got.coordinatorState, op.coordinatorState);
     ASSERT_EQ(got.subtasks.size(), op.subtasks.size());
     for (const auto& [index, subtask] : op.subtasks) {
       SCOPED_TRACE("subtask " + std::to_string(index));

@@ -26,6 +26,14 @@ class StaticSplitEnumerator final : public SplitEnumerator<SplitT> {
     context_.assignSplit(std::move(remaining_.front()), subtask);
     remaining_.pop_front();
   }
+  std::vector<SplitT> snapshotState(int64_t) override {
+    std::vector<SplitT> out;
+    for (const SplitT& s : remaining_) out.push_back(s);
+    return out;
+  }
+  void restoreState(std::vector<SplitT> remaining) override {
+    remaining_.assign(remaining.begin(), remaining.end());
+  }
 
  private:
   SplitEnumeratorContext<SplitT>& context_;

@@ -35,6 +35,8 @@ struct OperatorCheckpointState {
   std::string operatorName;
   int parallelism = 1;
   int maxParallelism = 128;
+  /// The operator coordinator's state (a source's unassigned splits), empty when stateless.
+  std::vector<uint8_t> coordinatorState;
   /// Subtask index → its state; subtasks with no state may be absent.
   std::map<int, SubtaskCheckpointState> subtasks;
 };

@@ -124,6 +124,7 @@ void serializePayload(const CompletedCheckpoint& checkpoint, DataOutputView& out
     out.writeString(op.operatorName);
     out.writeRaw<int32_t>(op.parallelism);
     out.writeRaw<int32_t>(op.maxParallelism);
+    writeBlob(out, op.coordinatorState);
     out.writeVarUint(op.subtasks.size());
     for (const auto& [index, subtask] : op.subtasks) {
       checkConsistent(index >= 0 && index < op.parallelism,
@@ -186,6 +187,7 @@ CompletedCheckpoint deserializePayload(DataInputView& in) {
     in.readString(op.operatorName);
     op.parallelism = in.readRaw<int32_t>();
     op.maxParallelism = in.readRaw<int32_t>();
+    op.coordinatorState = readBlob(in);
     if (op.parallelism < 1) {
       throw SerializationException(
           fmt::format("operator '{}' has parallelism {}", op.operatorId, op.parallelism));

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -276,6 +278,18 @@ class SplitEnumerator {
   virtual void start() {}
   virtual void handleSplitRequest(int subtask) = 0;
   virtual void addReader(int subtask) { (void)subtask; }
+  /// The splits not assigned yet (Flink's SplitEnumerator.snapshotState), for checkpoint
+  /// `checkpointId`. The default throws SluiceException: the source cannot checkpoint.
+  virtual std::vector<SplitT> snapshotState(int64_t checkpointId) {
+    (void)checkpointId;
+    throw SluiceException("this source's split enumerator does not support checkpoints");
+  }
+  /// Replaces the splits still to assign with those of a checkpoint; called after creation,
+  /// before start() (Flink's Source.restoreEnumerator). The default throws SluiceException.
+  virtual void restoreState(std::vector<SplitT> remaining) {
+    (void)remaining;
+    throw SluiceException("this source's split enumerator cannot be restored from a checkpoint");
+  }
   virtual void close() {}
 };
 
@@ -301,6 +315,19 @@ class OperatorCoordinator {
   virtual ~OperatorCoordinator() = default;
   virtual void start() {}
   virtual void close() {}
+  /// Takes the coordinator's state for checkpoint `checkpointId` and, atomically with it,
+  /// calls `triggerSubtasks` (which injects the barrier at the operator's subtasks), so every
+  /// decision the coordinator made before its snapshot reaches the subtasks before the barrier
+  /// and every later one after (Flink's OperatorCoordinator.checkpointCoordinator followed by
+  /// the subtask trigger). Returns the serialized state (empty when stateless).
+  virtual std::vector<uint8_t> checkpointCoordinator(int64_t checkpointId,
+                                                     const std::function<void()>& triggerSubtasks) {
+    (void)checkpointId;
+    triggerSubtasks();
+    return {};
+  }
+  /// Restores the state checkpointCoordinator returned; called before start().
+  virtual void resetToCheckpoint(const std::vector<uint8_t>& state) { (void)state; }
 };
 
 /// Runs a source's enumerator and routes split requests and assignments between it and the
@@ -324,7 +351,35 @@ class SourceCoordinator final : public OperatorCoordinator, public SplitEnumerat
   void start() override {
     std::lock_guard lock(mutex_);
     enumerator_ = factory_(*this);
+    if (restored_) {
+      enumerator_->restoreState(std::move(*restored_));
+      restored_.reset();
+    }
     enumerator_->start();
+  }
+  /// The enumerator's unassigned splits, serialized (TypeSerializer<std::vector<SplitT>>).
+  std::vector<uint8_t> checkpointCoordinator(int64_t checkpointId,
+                                             const std::function<void()>& triggerSubtasks) override {
+    if constexpr (Serializable<SplitT>) {
+      std::lock_guard lock(mutex_);
+      std::vector<SplitT> remaining = enumerator_->snapshotState(checkpointId);
+      triggerSubtasks();
+      DataOutputView out;
+      TypeSerializer<std::vector<SplitT>>::serialize(remaining, out);
+      return std::vector<uint8_t>(out.data(), out.data() + out.size());
+    } else {
+      (void)checkpointId;
+      (void)triggerSubtasks;
+      throw SluiceException("the source's splits have no TypeSerializer: it cannot checkpoint");
+    }
+  }
+  void resetToCheckpoint(const std::vector<uint8_t>& state) override {
+    if constexpr (Serializable<SplitT>) {
+      restored_ = deserializeFromBytes<std::vector<SplitT>>(state.data(), state.size());
+    } else {
+      (void)state;
+      throw SluiceException("the source's splits have no TypeSerializer: it cannot restore");
+    }
   }
   void close() override {
     std::lock_guard lock(mutex_);
@@ -360,6 +415,7 @@ class SourceCoordinator final : public OperatorCoordinator, public SplitEnumerat
   EnumeratorFactory factory_;
   std::unique_ptr<SplitEnumerator<SplitT>> enumerator_;
   std::vector<ReaderGateway> readers_;
+  std::optional<std::vector<SplitT>> restored_;
 };
 
 /// Type-erased side of a source operator that the task's loop drives.
