@@ -476,6 +476,8 @@ TEST(ConfigOptionsTest, RegistryAndKnownKeys) {
       "execution.checkpointing.num-retained",
       "execution.checkpointing.dir",
       "execution.checkpointing.savepoint-dir",
+      "execution.savepoint.path",
+      "execution.savepoint.ignore-unclaimed-state",
   };
   EXPECT_EQ(keys, expected);
   EXPECT_TRUE(isKnownKey("state.checkpoints.dir"));

@@ -2,6 +2,7 @@
 
 #include "sluice/api/sources.h"
 #include "sluice/core/config_options.h"
+#include "sluice/runtime/checkpoint_storage.h"
 #include "sluice/core/global_configuration.h"
 #include "sluice/core/key_groups.h"
 
@@ -35,6 +36,14 @@ StreamExecutionEnvironment::StreamExecutionEnvironment(const Configuration& conf
         "taskmanager.network.memory.buffers-per-channel must be >= 1 and "
         "floating-buffers-per-gate >= 0");
   }
+  options_.checkpointConfig = CheckpointConfig::fromConfiguration(configuration_);
+  options_.checkpointingMode = options_.checkpointConfig.getCheckpointingMode();
+  std::string restore = configuration_.get(kSavepointPath);
+  if (!restore.empty()) {
+    options_.restoreCheckpoint = std::make_shared<const CompletedCheckpoint>(
+        FileCheckpointStorage::load(FileCheckpointStorage::resolveRestorePath(restore)));
+  }
+  options_.allowNonRestoredState = configuration_.get(kSavepointIgnoreUnclaimedState);
 }
 
 StreamExecutionEnvironment& StreamExecutionEnvironment::setParallelism(int parallelism) {
@@ -133,6 +142,7 @@ JobExecutionResult StreamExecutionEnvironment::execute(const std::string& jobNam
 }
 
 std::unique_ptr<JobClient> StreamExecutionEnvironment::executeAsync(const std::string& jobName) {
+  options_.checkpointingMode = options_.checkpointConfig.getCheckpointingMode();
   return LocalExecutor::submit(buildJobGraph(jobName), options_);
 }
 

@@ -61,6 +61,14 @@ class StreamExecutionEnvironment {
   /// periodic watermarks. Throws unless >= 0.
   StreamExecutionEnvironment& setAutoWatermarkInterval(int64_t millis);
   int64_t getAutoWatermarkInterval() const { return options_.autoWatermarkIntervalMillis; }
+  /// The job's checkpointing settings (Flink's getCheckpointConfig()), from
+  /// execution.checkpointing.* unless changed here before execute().
+  CheckpointConfig& getCheckpointConfig() { return options_.checkpointConfig; }
+  /// Checkpoints every `intervalMillis` (Flink's enableCheckpointing).
+  StreamExecutionEnvironment& enableCheckpointing(int64_t intervalMillis) {
+    options_.checkpointConfig.setCheckpointInterval(intervalMillis);
+    return *this;
+  }
   /// Seed of random partitioning (shuffle), so that replays choose the same channels.
   StreamExecutionEnvironment& setSeed(uint64_t seed);
   const Configuration& getConfiguration() const { return configuration_; }

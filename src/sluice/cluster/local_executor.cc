@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
+#include <random>
+#include <set>
 #include <thread>
 
 #include "sluice/network/result_partition.h"
@@ -35,11 +38,21 @@ std::vector<int> allConsumers(int c) {
   return out;
 }
 
-class LocalJob final : public JobClient {
+std::string randomJobId() {
+  std::random_device rd;
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+
+class LocalJob final : public JobClient, public CheckpointParticipants {
  public:
   LocalJob(const JobGraph& jobGraph, const ExecutionOptions& options)
       : jobGraph_(jobGraph), options_(options), scheduler_(options.clock) {
+    if (options_.jobId.empty()) options_.jobId = randomJobId();
     deploy();
+    checkpoints_ = std::make_unique<CheckpointCoordinator>(
+        options_.jobId, options_.checkpointConfig, *this, options_.clock);
   }
 
   ~LocalJob() override {
@@ -62,6 +75,7 @@ class LocalJob final : public JobClient {
     for (auto& task : tasks_) {
       threads_.emplace_back([t = task.get()] { t->run(); });
     }
+    checkpoints_->start();
   }
 
   void cancel() override {
@@ -94,6 +108,10 @@ class LocalJob final : public JobClient {
   }
 
   NetworkStats networkStats() const override { return stats_; }
+  std::optional<int64_t> triggerCheckpoint() override { return checkpoints_->triggerCheckpoint(); }
+  std::vector<CheckpointStats> checkpointStatistics() const override {
+    return checkpoints_->statistics();
+  }
 
   int triggerCheckpointForTesting(const CheckpointBarrier& barrier) override {
     std::lock_guard lock(releaseMutex_);  // tasks live until release()
@@ -117,21 +135,55 @@ class LocalJob final : public JobClient {
         task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
         task->setAutoWatermarkInterval(options_.autoWatermarkIntervalMillis);
         task->setCheckpointingMode(options_.checkpointingMode);
-        if (options_.checkpointHookForTesting) {
-          task->setCheckpointHook(
-              [hook = options_.checkpointHookForTesting, info](
-                  const CheckpointBarrier& b, const CheckpointMetrics& m) { hook(info, b, m); });
-        }
+        StreamTask* t = task.get();
+        std::vector<int> chain = v.chain;
+        task->setCheckpointHook(
+            [this, t, info, chain](const CheckpointBarrier& b, const CheckpointMetrics& m) {
+              if (options_.checkpointHookForTesting) options_.checkpointHookForTesting(info, b, m);
+              snapshotTask(*t, info, chain, b, m);
+            });
+        task->setCheckpointAbortHook([this](int64_t id) {
+          checkpoints_->decline(id, "a task aborted the checkpoint (barrier alignment)");
+        });
         if (v.inputs.empty()) sourceTasks_.push_back(task.get());
         for (int nodeId : v.chain) {
           task->addOperator(g.node(nodeId).factory->createOperator(), g.node(nodeId).name);
+        }
+        if (options_.restoreCheckpoint) {
+          for (size_t k = 0; k < v.chain.size(); ++k) {
+            restoreOperator(*task, static_cast<int>(k), v.chain[k], info);
+          }
         }
         tasksOf[static_cast<size_t>(v.id)].push_back(task.get());
         tasks_.push_back(std::move(task));
       }
       for (int nodeId : v.chain) {
         if (auto c = g.node(nodeId).factory->createCoordinator(v.parallelism)) {
+          if (options_.restoreCheckpoint) {
+            auto it = options_.restoreCheckpoint->operators.find(jobGraph_.operatorId(nodeId));
+            if (it != options_.restoreCheckpoint->operators.end() &&
+                !it->second.coordinatorState.empty()) {
+              c->resetToCheckpoint(it->second.coordinatorState);
+            }
+          }
           coordinators_.emplace(nodeId, std::move(c));
+        }
+      }
+      if (v.inputs.empty())
+        sourceVertices_.emplace_back(v.chain.front(), tasksOf[static_cast<size_t>(v.id)]);
+    }
+
+    if (options_.restoreCheckpoint && !options_.allowNonRestoredState) {
+      std::set<std::string> ours;
+      for (const auto& v : vertices) {
+        for (int nodeId : v.chain) ours.insert(jobGraph_.operatorId(nodeId));
+      }
+      for (const auto& [id, op] : options_.restoreCheckpoint->operators) {
+        if (ours.count(id) == 0) {
+          throw SluiceException("the checkpoint holds state of operator '" + op.operatorName +
+                                "' (id " + id +
+                                ") that this job does not have; give it the same uid, or allow "
+                                "non-restored state (--allow-non-restored-state)");
         }
       }
     }
@@ -245,6 +297,105 @@ class LocalJob final : public JobClient {
     }
   }
 
+  /// Gives operator `index` of `task` (stream node `nodeId`) its part of the restored state:
+  /// keyed state of every old subtask (its backend keeps its own key groups, so any new
+  /// parallelism works) and the operator state redistributed as Flink's repartitioner does.
+  void restoreOperator(StreamTask& task, int index, int nodeId, const TaskInfo& info) {
+    auto it = options_.restoreCheckpoint->operators.find(jobGraph_.operatorId(nodeId));
+    if (it == options_.restoreCheckpoint->operators.end()) return;
+    const OperatorCheckpointState& op = it->second;
+    std::vector<KeyedStateSnapshot> keyed;
+    std::vector<OperatorStateSnapshot> old(static_cast<size_t>(op.parallelism));
+    for (const auto& [subtask, st] : op.subtasks) {
+      if (!st.keyedState.keyGroups.empty()) {
+        if (st.keyedState.maxParallelism != info.maxNumberOfParallelSubtasks) {
+          throw SluiceException("operator '" + jobGraph_.streamGraph().node(nodeId).name +
+                                "' has max parallelism " +
+                                std::to_string(info.maxNumberOfParallelSubtasks) +
+                                " but its checkpointed keyed state was written with " +
+                                std::to_string(st.keyedState.maxParallelism));
+        }
+        keyed.push_back(st.keyedState);
+      }
+      if (subtask >= 0 && subtask < op.parallelism) {
+        old[static_cast<size_t>(subtask)] = st.operatorState;
+      }
+    }
+    auto parts = redistributeOperatorState(old, info.numberOfParallelSubtasks);
+    task.setRestoredState(index, std::move(keyed),
+                          std::move(parts[static_cast<size_t>(info.indexOfSubtask)]));
+  }
+
+  /// The checkpoint hook of every task (its thread): snapshots the chain's operators and
+  /// acknowledges, or declines when a snapshot fails.
+  void snapshotTask(StreamTask& task, const TaskInfo& info, const std::vector<int>& chain,
+                    const CheckpointBarrier& barrier, const CheckpointMetrics& metrics) {
+    std::vector<CheckpointCoordinator::OperatorAck> acks;
+    try {
+      for (size_t k = 0; k < chain.size(); ++k) {
+        StreamOperatorBase* op = task.operatorAt(static_cast<int>(k));
+        CheckpointCoordinator::OperatorAck ack;
+        ack.operatorId = jobGraph_.operatorId(chain[k]);
+        ack.operatorName = jobGraph_.streamGraph().node(chain[k]).name;
+        ack.parallelism = info.numberOfParallelSubtasks;
+        ack.maxParallelism = info.maxNumberOfParallelSubtasks;
+        ack.subtask = info.indexOfSubtask;
+        if (KeyedStateBackendBase* backend = op->keyedStateBackend()) {
+          ack.state.keyedState = backend->snapshot();
+        }
+        ack.state.operatorState =
+            op->snapshotOperatorState(barrier.checkpointId, barrier.timestamp);
+        acks.push_back(std::move(ack));
+      }
+    } catch (const std::exception& e) {
+      checkpoints_->decline(barrier.checkpointId, info.nameWithSubtask(info.taskName) +
+                                                      " failed to snapshot: " + e.what());
+      return;
+    }
+    checkpoints_->acknowledge(barrier.checkpointId, std::move(acks),
+                              metrics.alignmentDurationMillis());
+  }
+
+  // CheckpointParticipants
+  std::optional<std::map<std::string, std::vector<uint8_t>>> triggerSources(
+      const CheckpointBarrier& barrier) override {
+    std::lock_guard lock(releaseMutex_);  // tasks live until release()
+    if (released_) return std::nullopt;
+    std::map<std::string, std::vector<uint8_t>> states;
+    bool all = true;
+    for (auto& [head, tasks] : sourceVertices_) {
+      auto trigger = [&] {
+        for (StreamTask* t : tasks) all = t->triggerCheckpointAsync(barrier) && all;
+      };
+      auto c = coordinators_.find(head);
+      if (c == coordinators_.end()) {
+        trigger();
+        continue;
+      }
+      try {
+        states[jobGraph_.operatorId(head)] =
+            c->second->checkpointCoordinator(barrier.checkpointId, trigger);
+      } catch (const std::exception& e) {
+        spdlog::warn("checkpoint {}: source coordinator failed: {}", barrier.checkpointId,
+                     e.what());
+        return std::nullopt;
+      }
+    }
+    if (!all) return std::nullopt;
+    return states;
+  }
+  int numTasks() const override { return static_cast<int>(tasks_.size()); }
+  void notifyComplete(int64_t checkpointId) override {
+    std::lock_guard lock(releaseMutex_);
+    if (released_) return;
+    for (auto& t : tasks_) t->notifyCheckpointCompleteAsync(checkpointId);
+  }
+  void notifyAborted(int64_t checkpointId) override {
+    std::lock_guard lock(releaseMutex_);
+    if (released_) return;
+    for (auto& t : tasks_) t->notifyCheckpointAbortedAsync(checkpointId);
+  }
+
   const JobEdge& jobEdgeOf(int streamEdge) const {
     for (const auto& e : jobGraph_.edges()) {
       if (e.streamEdge == streamEdge) return e;
@@ -297,7 +448,8 @@ class LocalJob final : public JobClient {
   /// Frees everything in dependency order: timers, tasks (gates, writers), coordinators, and
   /// last the partitions whose pools the buffers return to.
   void release() {
-    std::lock_guard lock(releaseMutex_);  // not while triggerCheckpointForTesting reaches tasks
+    if (checkpoints_) checkpoints_->stop();  // before the tasks it reaches go away
+    std::lock_guard lock(releaseMutex_);     // not while triggerCheckpointForTesting reaches tasks
     if (released_) return;
     released_ = true;
     scheduler_.shutdown();
@@ -316,6 +468,9 @@ class LocalJob final : public JobClient {
   std::map<int, std::unique_ptr<OperatorCoordinator>> coordinators_;
   std::vector<std::unique_ptr<StreamTask>> tasks_;
   std::vector<StreamTask*> sourceTasks_;  // tasks without inputs
+  // Source vertices: head node id and its subtasks.
+  std::vector<std::pair<int, std::vector<StreamTask*>>> sourceVertices_;
+  std::unique_ptr<CheckpointCoordinator> checkpoints_;
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::mutex joinMutex_;

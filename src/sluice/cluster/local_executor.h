@@ -8,7 +8,10 @@
 #include "sluice/cluster/job_execution_result.h"
 #include "sluice/core/clock.h"
 #include "sluice/graph/job_graph.h"
+#include "sluice/cluster/checkpoint_coordinator.h"
 #include "sluice/runtime/checkpoint_barrier_handler.h"
+#include "sluice/runtime/checkpoint_config.h"
+#include "sluice/runtime/checkpoint_state.h"
 #include "sluice/runtime/runtime_context.h"
 
 namespace sluice {
@@ -24,6 +27,15 @@ struct ExecutionOptions {
   int64_t autoWatermarkIntervalMillis = 200;  ///< pipeline.auto-watermark-interval
   /// execution.checkpointing.mode: how tasks with several input channels treat barriers.
   CheckpointingMode checkpointingMode = CheckpointingMode::kExactlyOnce;
+  /// Periodic checkpoints (execution.checkpointing.*): off unless the interval is set.
+  CheckpointConfig checkpointConfig;
+  /// The job's id (32 hex digits), for checkpoint directories; random when empty.
+  std::string jobId;
+  /// The checkpoint or savepoint to start from (execution.savepoint.path / -s), or null.
+  std::shared_ptr<const CompletedCheckpoint> restoreCheckpoint;
+  /// execution.savepoint.ignore-unclaimed-state (--allow-non-restored-state): state of
+  /// operators the job no longer has is skipped instead of failing the submission.
+  bool allowNonRestoredState = false;
   /// Test-only, until the checkpoint coordinator exists: every task runs this (on its own
   /// thread) as its checkpoint hook, just before it forwards a barrier (StreamTask::
   /// setCheckpointHook). Must be thread-safe across tasks.
@@ -58,6 +70,11 @@ class JobClient {
     (void)barrier;
     return 0;
   }
+  /// Triggers a checkpoint now; its id, or nullopt when one is pending or sources ended.
+  /// Needs checkpointing configured (a checkpoint directory for it to be stored).
+  virtual std::optional<int64_t> triggerCheckpoint() { return std::nullopt; }
+  /// Statistics of the job's checkpoints so far (id, trigger time, duration, size, alignment).
+  virtual std::vector<CheckpointStats> checkpointStatistics() const { return {}; }
 };
 
 /// Runs a JobGraph on threads of this process, the embedded local cluster (Flink's

@@ -33,6 +33,13 @@ CommandLine::CommandLine(const std::string& programName, const std::string& desc
                    "Default parallelism of the job (sets parallelism.default; wins over -D)")
       ->type_name("N")
       ->check(CLI::Range(1, std::numeric_limits<int32_t>::max()));
+  app_->add_option("-s,--fromSavepoint,--from-savepoint", savepointPath_,
+                   "Restore from a checkpoint or savepoint directory, or latest:DIR for the newest "
+                   "complete checkpoint under DIR (sets execution.savepoint.path)")
+      ->type_name("PATH");
+  app_->add_flag("-n,--allowNonRestoredState,--allow-non-restored-state", allowNonRestoredState_,
+                 "Skip restored state that no operator of the job claims "
+                 "(sets execution.savepoint.ignore-unclaimed-state)");
   app_->footer(
       fmt::format("Configuration is read from ${}/{} (default {}/{}); -D and -p override it.",
                   kConfDirEnvironmentVariable, kConfigFileName, kDefaultConfDir, kConfigFileName));
@@ -91,6 +98,8 @@ Configuration CommandLine::parse(int argc, const char* const* argv) {
   if (parallelism_ > 0) {
     overrides.set(kDefaultParallelism, parallelism_);
   }
+  if (!savepointPath_.empty()) overrides.set(kSavepointPath, savepointPath_);
+  if (allowNonRestoredState_) overrides.set(kSavepointIgnoreUnclaimedState, true);
 
   Configuration config = loadConfiguration();
   config.addAll(overrides);

@@ -90,6 +90,8 @@ class CommandLine {
   std::unique_ptr<CLI::App> app_;
   std::vector<std::string> dynamicProperties_;
   int32_t parallelism_ = 0;
+  std::string savepointPath_;
+  bool allowNonRestoredState_ = false;
 };
 
 }  // namespace sluice

@@ -261,6 +261,14 @@ const ConfigOption<std::string> kSavepointDirectory{
     "Default directory of savepoints; empty requires an explicit target directory.",
     {"state.savepoints.dir", "savepoints.state.backend.fs.dir"}};
 
+const ConfigOption<std::string> kSavepointPath{
+    "execution.savepoint.path", "",
+    "Checkpoint or savepoint to restore from (directory, _metadata file, or latest:DIR)."};
+
+const ConfigOption<bool> kSavepointIgnoreUnclaimedState{
+    "execution.savepoint.ignore-unclaimed-state", false,
+    "Allow restored state of operators the job no longer has to be skipped."};
+
 const std::vector<const ConfigOptionBase*>& knownOptions() {
   static const std::vector<const ConfigOptionBase*> options{
       &kDefaultParallelism,
@@ -287,6 +295,8 @@ const std::vector<const ConfigOptionBase*>& knownOptions() {
       &kMaxRetainedCheckpoints,
       &kCheckpointsDirectory,
       &kSavepointDirectory,
+      &kSavepointPath,
+      &kSavepointIgnoreUnclaimedState,
   };
   return options;
 }

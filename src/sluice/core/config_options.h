@@ -150,6 +150,13 @@ extern const ConfigOption<std::string> kCheckpointsDirectory;
 /// target directory): the default savepoint directory, as Flink's SAVEPOINT_DIRECTORY. Flink
 /// 1.x's keys `state.savepoints.dir` and `savepoints.state.backend.fs.dir` are fallback keys.
 extern const ConfigOption<std::string> kSavepointDirectory;
+/// execution.savepoint.path: the checkpoint or savepoint to start from (a chk-<n> or
+/// savepoint directory, its _metadata file, or latest:DIR), as `flink run -s`; empty starts
+/// fresh.
+extern const ConfigOption<std::string> kSavepointPath;
+/// execution.savepoint.ignore-unclaimed-state: skip restored state of operators the job no
+/// longer has (`--allow-non-restored-state`) instead of failing.
+extern const ConfigOption<bool> kSavepointIgnoreUnclaimedState;
 
 /// Every option above, in declaration order. Thread-safe.
 const std::vector<const ConfigOptionBase*>& knownOptions();

@@ -33,6 +33,12 @@ void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinato
   context.processingTimeService = &timeService_;
   context.mailbox = &mailbox_;
   context.coordinator = coordinator;
+  if (auto it = restoredKeyed_.find(index); it != restoredKeyed_.end()) {
+    context.restoredKeyedState = &it->second;
+  }
+  if (auto it = restoredOperator_.find(index); it != restoredOperator_.end()) {
+    context.restoredOperatorState = &it->second;
+  }
   operators_[static_cast<size_t>(index)]->setup(context, output);
 }
 

@@ -10,6 +10,7 @@
 #include "sluice/network/record_deserializer.h"
 #include "sluice/network/record_writer.h"
 #include "sluice/runtime/checkpoint_barrier_handler.h"
+#include "sluice/runtime/checkpoint_state.h"
 #include "sluice/runtime/mailbox.h"
 #include "sluice/runtime/source.h"
 #include "sluice/runtime/stream_operator.h"
@@ -64,6 +65,14 @@ class StreamTask final : private CheckpointBarrierTarget {
   ProcessingTimeService& processingTimeService() { return timeService_; }
   const TaskInfo& taskInfo() const { return info_; }
   /// Operator `index` of the chain (0 is the head).
+  /// Hands operator `index` its restored state (before setupOperator): every old subtask's
+  /// keyed state (the backend keeps its key groups) and this subtask's redistributed operator
+  /// state.
+  void setRestoredState(int index, std::vector<KeyedStateSnapshot> keyed,
+                        OperatorStateSnapshot operatorState) {
+    restoredKeyed_[index] = std::move(keyed);
+    restoredOperator_[index] = std::move(operatorState);
+  }
   StreamOperatorBase* operatorAt(int index) {
     return operators_.at(static_cast<size_t>(index)).get();
   }
@@ -166,6 +175,9 @@ class StreamTask final : private CheckpointBarrierTarget {
   int64_t autoWatermarkIntervalMillis_ = 200;
   std::vector<std::unique_ptr<RuntimeContext>> contexts_;
   std::vector<std::unique_ptr<StreamOperatorBase>> operators_;
+  // Restored state per operator index, kept alive while the operators live.
+  std::map<int, std::vector<KeyedStateSnapshot>> restoredKeyed_;
+  std::map<int, OperatorStateSnapshot> restoredOperator_;
   std::vector<std::unique_ptr<RecordWriter>> writers_;
   std::vector<std::unique_ptr<OutputBase>> outputs_;
   std::unique_ptr<InputGate> gate_;

@@ -1,0 +1,118 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sluice/core/clock.h"
+#include "sluice/network/events.h"
+#include "sluice/runtime/checkpoint_config.h"
+#include "sluice/runtime/checkpoint_state.h"
+#include "sluice/runtime/checkpoint_storage.h"
+
+namespace sluice {
+
+/// Statistics of one checkpoint (Flink's checkpoint statistics), times in ms.
+struct CheckpointStats {
+  int64_t checkpointId = 0;
+  int64_t triggerTimestamp = 0;  ///< ms since the epoch
+  int64_t durationMillis = 0;    ///< trigger to completion (or abort)
+  int64_t stateSizeBytes = 0;    ///< keyed + operator state bytes over all subtasks
+  int64_t maxAlignmentMillis = 0;
+  bool completed = false;
+  std::string path;     ///< the chk-<n> directory when completed
+  std::string failure;  ///< why it was aborted
+};
+
+/// What the coordinator drives: the job's sources and the acknowledgement count. Implemented
+/// by the executor (the coordinator moves into the JobManager later; this is its seam).
+class CheckpointParticipants {
+ public:
+  virtual ~CheckpointParticipants() = default;
+  /// Snapshots every source coordinator and injects `barrier` at the source tasks (atomically
+  /// per source: OperatorCoordinator::checkpointCoordinator). Returns the coordinator states by
+  /// operator id, or nullopt when some source task had already ended (the checkpoint cannot
+  /// complete: Flink before FLIP-147 behaves alike).
+  virtual std::optional<std::map<std::string, std::vector<uint8_t>>> triggerSources(
+      const CheckpointBarrier& barrier) = 0;
+  /// Number of tasks that must acknowledge each checkpoint.
+  virtual int numTasks() const = 0;
+  virtual void notifyComplete(int64_t checkpointId) = 0;
+  virtual void notifyAborted(int64_t checkpointId) = 0;
+};
+
+/// Triggers periodic checkpoints, collects the tasks' acknowledgements, writes completed
+/// checkpoints to storage, subsumes old ones, notifies the tasks, and aborts checkpoints that
+/// time out or are declined (Flink's CheckpointCoordinator). One thread of its own; thread-safe:
+/// tasks acknowledge and decline from their threads.
+class CheckpointCoordinator {
+ public:
+  CheckpointCoordinator(std::string jobId, CheckpointConfig config,
+                        CheckpointParticipants& participants, std::shared_ptr<Clock> clock);
+  ~CheckpointCoordinator();
+
+  /// Starts periodic checkpointing (when the config enables it).
+  void start();
+  /// Stops triggering and aborts pending checkpoints; returns once the thread ended.
+  void stop();
+
+  /// One task's acknowledgement: its operators' states by operator id, with the operators'
+  /// names, parallelism and max parallelism. Called on the task's thread.
+  struct OperatorAck {
+    std::string operatorId;
+    std::string operatorName;
+    int parallelism = 1;
+    int maxParallelism = 128;
+    int subtask = 0;
+    SubtaskCheckpointState state;
+  };
+  void acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks, int64_t alignmentMillis);
+  /// A task could not take checkpoint `checkpointId` (snapshot failed, or it aborted it).
+  void decline(int64_t checkpointId, const std::string& reason);
+
+  /// Triggers a checkpoint now (tests, savepoints); returns its id, or nullopt when it could
+  /// not be triggered (a checkpoint is pending, or sources ended).
+  std::optional<int64_t> triggerCheckpoint();
+  /// Statistics of every checkpoint so far, oldest first.
+  std::vector<CheckpointStats> statistics() const;
+  /// Directory of the latest completed checkpoint, or "".
+  std::string latestCompletedPath() const;
+
+ private:
+  struct Pending {
+    int64_t id = 0;
+    int64_t timestamp = 0;
+    int acksLeft = 0;
+    int64_t maxAlignmentMillis = 0;
+    CompletedCheckpoint checkpoint;
+  };
+  std::optional<int64_t> triggerLocked(std::unique_lock<std::mutex>& lock);
+  void run();
+  void abortLocked(const std::string& reason);
+  void completeLocked(std::unique_lock<std::mutex>& lock);
+
+  std::string jobId_;
+  CheckpointConfig config_;
+  CheckpointParticipants& participants_;
+  std::shared_ptr<Clock> clock_;
+  FileCheckpointStorage storage_;
+  CompletedCheckpointStore store_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<Pending> pending_;
+  bool completing_ = false;
+  int64_t nextId_ = 1;
+  int64_t lastEnd_ = 0;
+  bool stopped_ = false;
+  std::thread thread_;
+  std::vector<CheckpointStats> stats_;
+};
+
+}  // namespace sluice
