@@ -6,7 +6,11 @@
 
 #include <sys/resource.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -75,6 +79,35 @@ void keyed(int64_t records) {
          std::chrono::duration<double>(Clock::now() - start).count(), 2, ", \"keys\": 1024");
 }
 
+// The keyed case with a checkpoint every second (issue 5: within 5% of no checkpointing):
+// snapshots of the 1024 sums, source positions and the enumerator to a temp directory.
+void keyedCheckpointed(int64_t records) {
+  auto env = makeEnv(1);
+  std::string dir = "/tmp/sluice-bench-checkpoints-" + std::to_string(::getpid());
+  env->enableCheckpointing(1000);
+  env->getCheckpointConfig().setCheckpointStorage(dir);
+  env->fromSequence(1, records)
+      .map([](const int64_t& v) { return std::pair<int64_t, int64_t>(v & 1023, 1); })
+      .keyBy([](const std::pair<int64_t, int64_t>& p) { return p.first; })
+      .sum<1>()
+      .sinkTo(std::make_shared<sluice::DiscardingSink<std::pair<int64_t, int64_t>>>());
+  auto start = Clock::now();
+  auto job = env->executeAsync("keyed-checkpointed");
+  job->getJobExecutionResult();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  int completed = 0;
+  int64_t maxDuration = 0;
+  for (const auto& s : job->checkpointStatistics()) {
+    if (!s.completed) continue;
+    ++completed;
+    maxDuration = std::max(maxDuration, s.durationMillis);
+  }
+  std::filesystem::remove_all(dir);
+  report("source_keyby_sum_sink_checkpoint_1s", records, seconds, 2,
+         ", \"keys\": 1024, \"checkpoints_completed\": " + std::to_string(completed) +
+             ", \"max_checkpoint_ms\": " + std::to_string(maxDuration));
+}
+
 // WordCount over a directory of text (the Gutenberg books), counts to a discarding sink.
 void wordcount(const std::string& input, int parallelism) {
   auto env = makeEnv(parallelism);
@@ -114,6 +147,7 @@ int main(int argc, char** argv) {
   }
   if (which == "chained" || which == "all") chained(records * 4);
   if (which == "keyed" || which == "all") keyed(records);
+  if (which == "keyed_checkpointed" || which == "all") keyedCheckpointed(records);
   if (which == "wordcount" || which == "all") {
     wordcount(input, 1);
     wordcount(input, 2);
