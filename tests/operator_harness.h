@@ -157,7 +157,8 @@ class OneInputStreamOperatorTestHarness {
     context.mailbox = &mailbox_;
     context.autoWatermarkIntervalMillis = config_.autoWatermarkIntervalMillis;
     context.sideOutputs = sideOutputPointers_;
-    if (!config_.restoredKeyedState.empty()) context.restoredKeyedState = &config_.restoredKeyedState;
+    if (!config_.restoredKeyedState.empty())
+      context.restoredKeyedState = &config_.restoredKeyedState;
     op_->setup(context, &output_);
     op_->initializeState();
     op_->open();

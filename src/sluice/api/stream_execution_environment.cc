@@ -2,9 +2,9 @@
 
 #include "sluice/api/sources.h"
 #include "sluice/core/config_options.h"
-#include "sluice/runtime/checkpoint_storage.h"
 #include "sluice/core/global_configuration.h"
 #include "sluice/core/key_groups.h"
+#include "sluice/runtime/checkpoint_storage.h"
 
 namespace sluice {
 

@@ -5,10 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "sluice/cluster/checkpoint_coordinator.h"
 #include "sluice/cluster/job_execution_result.h"
 #include "sluice/core/clock.h"
 #include "sluice/graph/job_graph.h"
-#include "sluice/cluster/checkpoint_coordinator.h"
 #include "sluice/runtime/checkpoint_barrier_handler.h"
 #include "sluice/runtime/checkpoint_config.h"
 #include "sluice/runtime/checkpoint_state.h"

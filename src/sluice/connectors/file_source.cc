@@ -261,8 +261,8 @@ class TextLineReader final : public SourceReader<std::string, FileSourceSplit> {
     std::vector<FileSourceSplit> out;
     if (current_) {
       FileSourceSplit rest = *current_;
-      rest.offset = bufferStart_ + (pos_ - buffer_.get()) -
-                    (carry_ ? static_cast<int64_t>(line_.size()) : 0);
+      rest.offset =
+          bufferStart_ + (pos_ - buffer_.get()) - (carry_ ? static_cast<int64_t>(line_.size()) : 0);
       out.push_back(std::move(rest));
     }
     for (const auto& s : pending_) out.push_back(s);

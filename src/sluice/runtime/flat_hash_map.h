@@ -17,10 +17,10 @@ namespace sluice {
 /// Layout: a control byte per slot (empty, deleted, or 0x80 | 7 bits of the hash) and a slot
 /// array of (key, value) pairs, linear probing from the slot the hash's high bits pick
 /// (Fibonacci hashing, so keys with a poor std::hash — identity for integers — still spread).
-/// The table doubles when it would pass 3/4 full (linear probing degrades fast beyond). Erasure shifts the following entries of the
-/// probe run back (no tombstones, so probes stay short under insert/erase churn such as timers):
-/// it may move entries from later slots into the erased one, never elsewhere. Memory:
-/// (sizeof(K)+sizeof(V), aligned) + 1 byte per slot, 37–75% full.
+/// The table doubles when it would pass 3/4 full (linear probing degrades fast beyond). Erasure
+/// shifts the following entries of the probe run back (no tombstones, so probes stay short under
+/// insert/erase churn such as timers): it may move entries from later slots into the erased one,
+/// never elsewhere. Memory: (sizeof(K)+sizeof(V), aligned) + 1 byte per slot, 37–75% full.
 ///
 /// Pointers to values stay valid until the next insertion or erasure. Not thread-safe.
 template <typename K, typename V, typename Hash = std::hash<K>, typename Eq = std::equal_to<K>>

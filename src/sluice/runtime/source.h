@@ -358,8 +358,8 @@ class SourceCoordinator final : public OperatorCoordinator, public SplitEnumerat
     enumerator_->start();
   }
   /// The enumerator's unassigned splits, serialized (TypeSerializer<std::vector<SplitT>>).
-  std::vector<uint8_t> checkpointCoordinator(int64_t checkpointId,
-                                             const std::function<void()>& triggerSubtasks) override {
+  std::vector<uint8_t> checkpointCoordinator(
+      int64_t checkpointId, const std::function<void()>& triggerSubtasks) override {
     if constexpr (Serializable<SplitT>) {
       std::lock_guard lock(mutex_);
       std::vector<SplitT> remaining = enumerator_->snapshotState(checkpointId);
