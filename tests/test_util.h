@@ -93,6 +93,9 @@ class FunctionSource final : public Source<T, SubtaskSplit> {
     explicit Enumerator(SplitEnumeratorContext<SubtaskSplit>& c) : context(c) {}
     void handleSplitRequest(int) override {}
     void addReader(int) override {}
+    // Checkpointable, with nothing to remember: every reader makes up its own records.
+    std::vector<SubtaskSplit> snapshotState(int64_t) override { return {}; }
+    void restoreState(std::vector<SubtaskSplit>) override {}
     SplitEnumeratorContext<SubtaskSplit>& context;
   };
   struct Reader final : SourceReader<T, SubtaskSplit> {
@@ -100,6 +103,7 @@ class FunctionSource final : public Source<T, SubtaskSplit> {
     InputStatus pollNext(ReaderOutput<T>& out) override { return poll(out, subtask); }
     void addSplits(std::vector<SubtaskSplit>) override {}
     void notifyNoMoreSplits() override {}
+    std::vector<SubtaskSplit> snapshotState(int64_t) override { return {}; }
     Poll poll;
     int subtask;
   };

@@ -20,7 +20,6 @@ CheckpointCoordinator::CheckpointCoordinator(std::string jobId, CheckpointConfig
 CheckpointCoordinator::~CheckpointCoordinator() { stop(); }
 
 void CheckpointCoordinator::start() {
-  if (!config_.isCheckpointingEnabled()) return;
   std::lock_guard lock(mutex_);
   lastEnd_ = clock_->currentTimeMillis();
   thread_ = std::thread([this] { run(); });
@@ -38,8 +37,13 @@ void CheckpointCoordinator::stop() {
 }
 
 std::optional<int64_t> CheckpointCoordinator::triggerCheckpoint() {
-  std::unique_lock lock(mutex_);
-  return triggerLocked(lock);
+  std::optional<int64_t> id;
+  {
+    std::unique_lock lock(mutex_);
+    id = triggerLocked(lock);
+  }
+  changed_.notify_all();  // the thread watches the new checkpoint's timeout
+  return id;
 }
 
 std::optional<int64_t> CheckpointCoordinator::triggerLocked(std::unique_lock<std::mutex>& lock) {
@@ -57,12 +61,14 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(std::unique_lock<std
                             config_.isUnalignedCheckpointsEnabled(), false};
   // Sources are triggered under the lock: acknowledgements wait until the pending checkpoint
   // knows the coordinators' states.
-  auto states = participants_.triggerSources(barrier);
-  if (!states) {
-    abortLocked("some source tasks had already finished");
+  std::map<std::string, std::vector<uint8_t>> states;
+  try {
+    states = participants_.triggerSources(barrier);
+  } catch (const std::exception& e) {
+    abortLocked(e.what());
     return std::nullopt;
   }
-  for (auto& [operatorId, bytes] : *states) {
+  for (auto& [operatorId, bytes] : states) {
     pending_->checkpoint.operators[operatorId].operatorId = operatorId;
     pending_->checkpoint.operators[operatorId].coordinatorState = std::move(bytes);
   }
@@ -162,6 +168,10 @@ void CheckpointCoordinator::run() {
     int64_t now = clock_->currentTimeMillis();
     if (pending_ && now - pending_->timestamp >= config_.getCheckpointTimeout()) {
       abortLocked("expired before completing (execution.checkpointing.timeout)");
+      continue;
+    }
+    if (!pending_ && !config_.isCheckpointingEnabled()) {
+      changed_.wait(lock);  // only triggerCheckpoint() starts checkpoints
       continue;
     }
     int64_t wait = 50;

@@ -38,9 +38,9 @@ class CheckpointParticipants {
   virtual ~CheckpointParticipants() = default;
   /// Snapshots every source coordinator and injects `barrier` at the source tasks (atomically
   /// per source: OperatorCoordinator::checkpointCoordinator). Returns the coordinator states by
-  /// operator id, or nullopt when some source task had already ended (the checkpoint cannot
-  /// complete: Flink before FLIP-147 behaves alike).
-  virtual std::optional<std::map<std::string, std::vector<uint8_t>>> triggerSources(
+  /// operator id. Throws SluiceException saying why when the checkpoint cannot start: some
+  /// source task had already ended (as Flink before FLIP-147), or a source cannot checkpoint.
+  virtual std::map<std::string, std::vector<uint8_t>> triggerSources(
       const CheckpointBarrier& barrier) = 0;
   /// Number of tasks that must acknowledge each checkpoint.
   virtual int numTasks() const = 0;
@@ -58,7 +58,8 @@ class CheckpointCoordinator {
                         CheckpointParticipants& participants, std::shared_ptr<Clock> clock);
   ~CheckpointCoordinator();
 
-  /// Starts periodic checkpointing (when the config enables it).
+  /// Starts the coordinator's thread: periodic checkpoints when the config enables them, and
+  /// completion of checkpoints triggered by triggerCheckpoint().
   void start();
   /// Stops triggering and aborts pending checkpoints; returns once the thread ended.
   void stop();

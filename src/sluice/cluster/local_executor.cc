@@ -113,14 +113,6 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
     return checkpoints_->statistics();
   }
 
-  int triggerCheckpointForTesting(const CheckpointBarrier& barrier) override {
-    std::lock_guard lock(releaseMutex_);  // tasks live until release()
-    if (released_) return 0;
-    int accepted = 0;
-    for (StreamTask* task : sourceTasks_) accepted += task->triggerCheckpointAsync(barrier) ? 1 : 0;
-    return accepted;
-  }
-
  private:
   void deploy() {
     const StreamGraph& g = jobGraph_.streamGraph();
@@ -357,10 +349,10 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
   }
 
   // CheckpointParticipants
-  std::optional<std::map<std::string, std::vector<uint8_t>>> triggerSources(
+  std::map<std::string, std::vector<uint8_t>> triggerSources(
       const CheckpointBarrier& barrier) override {
     std::lock_guard lock(releaseMutex_);  // tasks live until release()
-    if (released_) return std::nullopt;
+    if (released_) throw SluiceException("the job has ended");
     std::map<std::string, std::vector<uint8_t>> states;
     bool all = true;
     for (auto& [head, tasks] : sourceVertices_) {
@@ -376,12 +368,11 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
         states[jobGraph_.operatorId(head)] =
             c->second->checkpointCoordinator(barrier.checkpointId, trigger);
       } catch (const std::exception& e) {
-        spdlog::warn("checkpoint {}: source coordinator failed: {}", barrier.checkpointId,
-                     e.what());
-        return std::nullopt;
+        throw SluiceException("source " + jobGraph_.streamGraph().node(head).name +
+                              " cannot checkpoint: " + e.what());
       }
     }
-    if (!all) return std::nullopt;
+    if (!all) throw SluiceException("some source tasks had already finished");
     return states;
   }
   int numTasks() const override { return static_cast<int>(tasks_.size()); }
@@ -449,7 +440,7 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
   /// last the partitions whose pools the buffers return to.
   void release() {
     if (checkpoints_) checkpoints_->stop();  // before the tasks it reaches go away
-    std::lock_guard lock(releaseMutex_);     // not while triggerCheckpointForTesting reaches tasks
+    std::lock_guard lock(releaseMutex_);     // not while the coordinator reaches tasks
     if (released_) return;
     released_ = true;
     scheduler_.shutdown();

@@ -36,9 +36,8 @@ struct ExecutionOptions {
   /// execution.savepoint.ignore-unclaimed-state (--allow-non-restored-state): state of
   /// operators the job no longer has is skipped instead of failing the submission.
   bool allowNonRestoredState = false;
-  /// Test-only, until the checkpoint coordinator exists: every task runs this (on its own
-  /// thread) as its checkpoint hook, just before it forwards a barrier (StreamTask::
-  /// setCheckpointHook). Must be thread-safe across tasks.
+  /// Test-only: every task runs this (on its own thread) at each checkpoint, just before it
+  /// snapshots its operators and forwards the barrier. Must be thread-safe across tasks.
   std::function<void(const TaskInfo& task, const CheckpointBarrier& barrier,
                      const CheckpointMetrics& metrics)>
       checkpointHookForTesting;
@@ -63,15 +62,9 @@ class JobClient {
   virtual JobExecutionResult getJobExecutionResult() = 0;
   /// Buffer-pool statistics (meaningful after getJobExecutionResult()).
   virtual NetworkStats networkStats() const = 0;
-  /// Test-only, until the checkpoint coordinator exists: injects `barrier` at every source task
-  /// (StreamTask::triggerCheckpointAsync); returns how many source tasks accepted it (those
-  /// that had not ended). Call before getJobExecutionResult().
-  virtual int triggerCheckpointForTesting(const CheckpointBarrier& barrier) {
-    (void)barrier;
-    return 0;
-  }
-  /// Triggers a checkpoint now; its id, or nullopt when one is pending or sources ended.
-  /// Needs checkpointing configured (a checkpoint directory for it to be stored).
+  /// Triggers a checkpoint now, also when periodic checkpointing is off; its id, or nullopt when
+  /// one is pending or a source ended. Stored on disk when a checkpoint directory is set, else
+  /// kept in memory.
   virtual std::optional<int64_t> triggerCheckpoint() { return std::nullopt; }
   /// Statistics of the job's checkpoints so far (id, trigger time, duration, size, alignment).
   virtual std::vector<CheckpointStats> checkpointStatistics() const { return {}; }
