@@ -52,6 +52,8 @@ std::unique_ptr<StreamExecutionEnvironment> makeJob(
   conf.set("execution.checkpointing.interval", "20 ms");
   conf.set("execution.checkpointing.dir", checkpoints);
   conf.set("execution.checkpointing.num-retained", "2");
+  // Kept after cancel() so the second run can restore from them.
+  conf.set("execution.checkpointing.externalized-checkpoint-retention", "RETAIN_ON_CANCELLATION");
   if (!restore.empty()) conf.set("execution.savepoint.path", restore);
   auto env = StreamExecutionEnvironment::getExecutionEnvironment(conf);
   env->setParallelism(parallelism);

@@ -143,7 +143,16 @@ JobExecutionResult StreamExecutionEnvironment::execute(const std::string& jobNam
 
 std::unique_ptr<JobClient> StreamExecutionEnvironment::executeAsync(const std::string& jobName) {
   options_.checkpointingMode = options_.checkpointConfig.getCheckpointingMode();
-  return LocalExecutor::submit(buildJobGraph(jobName), options_);
+  ExecutionOptions options = options_;
+  if (!options.restartStrategy) {
+    // Validated now, so a malformed restart-strategy.* value fails the submission.
+    bool checkpointing = options.checkpointConfig.isCheckpointingEnabled();
+    RestartStrategy::fromConfiguration(configuration_, checkpointing);
+    options.restartStrategy = [config = configuration_, checkpointing] {
+      return RestartStrategy::fromConfiguration(config, checkpointing);
+    };
+  }
+  return LocalExecutor::submit(buildJobGraph(jobName), options);
 }
 
 }  // namespace sluice

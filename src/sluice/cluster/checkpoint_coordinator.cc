@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "sluice/core/exceptions.h"
+
 namespace sluice {
 
 CheckpointCoordinator::CheckpointCoordinator(std::string jobId, CheckpointConfig config,
@@ -36,20 +38,88 @@ void CheckpointCoordinator::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void CheckpointCoordinator::shutdown(JobTerminalStatus status) {
+  stop();
+  store_.shutdown(status);
+}
+
+void CheckpointCoordinator::suspend(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    suspended_ = true;
+    if (pending_) abortLocked(reason);
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::resume() {
+  {
+    std::lock_guard lock(mutex_);
+    suspended_ = false;
+    consecutiveFailures_ = 0;
+    lastEnd_ = clock_->currentTimeMillis();
+  }
+  changed_.notify_all();
+}
+
+std::future<std::string> CheckpointCoordinator::triggerSavepoint(
+    const std::string& targetDirectory) {
+  if (targetDirectory.empty() && storage_.defaultSavepointDirectory().empty()) {
+    throw ConfigurationException(
+        "no savepoint directory: give a target directory or set state.savepoints.dir");
+  }
+  auto result = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> future = result->get_future();
+  std::unique_lock lock(mutex_);
+  // A savepoint waits for the pending checkpoint (one at a time), at most one timeout long.
+  bool idle =
+      changed_.wait_for(lock, std::chrono::milliseconds(config_.getCheckpointTimeout()),
+                        [this] { return stopped_ || suspended_ || (!pending_ && !completing_); });
+  std::string reason;
+  if (stopped_) {
+    reason = "the job has ended";
+  } else if (suspended_) {
+    reason = "the job is restarting";
+  } else if (!idle) {
+    reason = "a checkpoint was still in progress after the checkpoint timeout";
+  } else if (!triggerLocked(lock, targetDirectory, result)) {
+    reason = stats_.empty() ? "it could not be triggered" : stats_.back().failure;
+  }
+  lock.unlock();
+  if (!reason.empty()) {
+    result->set_exception(std::make_exception_ptr(SluiceException("savepoint failed: " + reason)));
+  }
+  changed_.notify_all();
+  return future;
+}
+
+std::shared_ptr<const CompletedCheckpoint> CheckpointCoordinator::latestCompletedCheckpoint()
+    const {
+  auto latest = store_.latestCheckpoint();
+  if (!latest) return nullptr;
+  if (latest->checkpoint) return latest->checkpoint;
+  return std::make_shared<const CompletedCheckpoint>(FileCheckpointStorage::load(latest->path));
+}
+
 std::optional<int64_t> CheckpointCoordinator::triggerCheckpoint() {
   std::optional<int64_t> id;
   {
     std::unique_lock lock(mutex_);
-    id = triggerLocked(lock);
+    id = triggerLocked(lock, std::nullopt, nullptr);
   }
   changed_.notify_all();  // the thread watches the new checkpoint's timeout
   return id;
 }
 
-std::optional<int64_t> CheckpointCoordinator::triggerLocked(std::unique_lock<std::mutex>& lock) {
+std::optional<int64_t> CheckpointCoordinator::triggerLocked(
+    std::unique_lock<std::mutex>& lock, std::optional<std::string> savepointDirectory,
+    std::shared_ptr<std::promise<std::string>> savepointResult) {
   (void)lock;
-  if (stopped_ || pending_ || completing_) return std::nullopt;
+  if (stopped_ || suspended_ || pending_ || completing_) return std::nullopt;
   Pending p;
+  p.savepointDirectory = std::move(savepointDirectory);
+  p.savepointResult = std::move(savepointResult);
+  p.checkpoint.savepoint = p.savepointDirectory.has_value();
   p.id = nextId_++;
   p.timestamp = clock_->currentTimeMillis();
   p.acksLeft = participants_.numTasks();
@@ -94,13 +164,28 @@ void CheckpointCoordinator::acknowledge(int64_t checkpointId, std::vector<Operat
   changed_.notify_all();
 }
 
-void CheckpointCoordinator::decline(int64_t checkpointId, const std::string& reason) {
+void CheckpointCoordinator::decline(int64_t checkpointId, const std::string& reason,
+                                    bool countsAsFailure) {
   {
     std::lock_guard lock(mutex_);
     if (!pending_ || pending_->id != checkpointId) return;
     abortLocked(reason);
+    if (countsAsFailure) countFailureLocked(reason);
   }
   changed_.notify_all();
+}
+
+void CheckpointCoordinator::countFailureLocked(const std::string& reason) {
+  // As Flink's CheckpointFailureManager: consecutive declined, expired or unstorable
+  // checkpoints beyond execution.checkpointing.tolerable-failed-checkpoints fail the job (and
+  // let its restart strategy recover it); checkpoints that could not even be triggered do not
+  // count.
+  if (++consecutiveFailures_ > config_.getTolerableCheckpointFailureNumber()) {
+    consecutiveFailures_ = 0;
+    participants_.failJob("Exceeded checkpoint tolerable failure threshold (" +
+                          std::to_string(config_.getTolerableCheckpointFailureNumber()) +
+                          "); last checkpoint failure: " + reason);
+  }
 }
 
 void CheckpointCoordinator::abortLocked(const std::string& reason) {
@@ -110,10 +195,17 @@ void CheckpointCoordinator::abortLocked(const std::string& reason) {
   s.durationMillis = clock_->currentTimeMillis() - pending_->timestamp;
   s.failure = reason;
   stats_.push_back(s);
-  spdlog::warn("checkpoint {} of job {} aborted: {}", pending_->id, jobId_, reason);
+  spdlog::warn("{} {} of job {} aborted: {}",
+               pending_->savepointResult ? "savepoint" : "checkpoint", pending_->id, jobId_,
+               reason);
+  if (pending_->savepointResult) {
+    pending_->savepointResult->set_exception(
+        std::make_exception_ptr(SluiceException("savepoint failed: " + reason)));
+  }
   participants_.notifyAborted(pending_->id);
   pending_.reset();
   lastEnd_ = clock_->currentTimeMillis();
+  changed_.notify_all();  // savepoints waiting for the pending checkpoint to end
 }
 
 void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
@@ -135,12 +227,24 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   try {
     auto shared = std::make_shared<const CompletedCheckpoint>(std::move(p.checkpoint));
     std::string path;
-    if (!storage_.checkpointsDirectory().empty()) path = storage_.writeCheckpoint(*shared);
-    store_.addCheckpoint(RetainedCheckpoint{p.id, p.timestamp, path, shared});
+    if (p.savepointDirectory) {
+      path = storage_.writeSavepoint(*shared, *p.savepointDirectory);  // the user's, not retained
+    } else {
+      if (!storage_.checkpointsDirectory().empty()) path = storage_.writeCheckpoint(*shared);
+      store_.addCheckpoint(RetainedCheckpoint{p.id, p.timestamp, path, shared});
+    }
     s.completed = true;
     s.path = path;
   } catch (const std::exception& e) {
     s.failure = e.what();
+  }
+  if (p.savepointResult) {
+    if (s.completed) {
+      p.savepointResult->set_value(s.path);
+    } else {
+      p.savepointResult->set_exception(
+          std::make_exception_ptr(SluiceException("savepoint failed: " + s.failure)));
+    }
   }
   lock.lock();
   completing_ = false;
@@ -148,14 +252,17 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   lastEnd_ = clock_->currentTimeMillis();
   stats_.push_back(s);
   if (s.completed) {
-    spdlog::info("checkpoint {} of job {} completed in {} ms ({} bytes, alignment {} ms){}", p.id,
-                 jobId_, s.durationMillis, s.stateSizeBytes, s.maxAlignmentMillis,
-                 s.path.empty() ? "" : " at " + s.path);
+    consecutiveFailures_ = 0;
+    spdlog::info("{} {} of job {} completed in {} ms ({} bytes, alignment {} ms){}",
+                 p.savepointDirectory ? "savepoint" : "checkpoint", p.id, jobId_, s.durationMillis,
+                 s.stateSizeBytes, s.maxAlignmentMillis, s.path.empty() ? "" : " at " + s.path);
     participants_.notifyComplete(p.id);
   } else {
     spdlog::warn("checkpoint {} of job {} could not be stored: {}", p.id, jobId_, s.failure);
     participants_.notifyAborted(p.id);
+    countFailureLocked("could not be stored: " + s.failure);
   }
+  changed_.notify_all();  // savepoints waiting for the pending checkpoint to end
 }
 
 void CheckpointCoordinator::run() {
@@ -168,10 +275,11 @@ void CheckpointCoordinator::run() {
     int64_t now = clock_->currentTimeMillis();
     if (pending_ && now - pending_->timestamp >= config_.getCheckpointTimeout()) {
       abortLocked("expired before completing (execution.checkpointing.timeout)");
+      countFailureLocked("expired before completing (execution.checkpointing.timeout)");
       continue;
     }
-    if (!pending_ && !config_.isCheckpointingEnabled()) {
-      changed_.wait(lock);  // only triggerCheckpoint() starts checkpoints
+    if (!pending_ && (suspended_ || !config_.isCheckpointingEnabled())) {
+      changed_.wait(lock);  // only triggerCheckpoint() / resume() start checkpoints
       continue;
     }
     int64_t wait = 50;
@@ -179,7 +287,7 @@ void CheckpointCoordinator::run() {
       int64_t due = lastEnd_ + std::max(config_.getCheckpointInterval(),
                                         config_.getMinPauseBetweenCheckpoints());
       if (now >= due) {
-        triggerLocked(lock);
+        triggerLocked(lock, std::nullopt, nullptr);
         continue;
       }
       wait = std::min<int64_t>(wait, due - now);

@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,9 @@ class CheckpointParticipants {
   virtual int numTasks() const = 0;
   virtual void notifyComplete(int64_t checkpointId) = 0;
   virtual void notifyAborted(int64_t checkpointId) = 0;
+  /// Fails the running job with `reason` (too many consecutive checkpoint failures); its
+  /// restart strategy decides what follows. Called with the coordinator's lock held.
+  virtual void failJob(const std::string& reason) = 0;
 };
 
 /// Triggers periodic checkpoints, collects the tasks' acknowledgements, writes completed
@@ -63,6 +67,16 @@ class CheckpointCoordinator {
   void start();
   /// Stops triggering and aborts pending checkpoints; returns once the thread ended.
   void stop();
+  /// stop(), then cleans up the retained checkpoints as
+  /// execution.checkpointing.externalized-checkpoint-retention says for a job that ended with
+  /// `status` (CompletedCheckpointStore::shutdown).
+  void shutdown(JobTerminalStatus status);
+
+  /// Failover (Flink's stopCheckpointScheduler): aborts the pending checkpoint with `reason`
+  /// and triggers none until resume(). Savepoints requested meanwhile fail.
+  void suspend(const std::string& reason);
+  /// Triggers again; the next periodic checkpoint is due one interval from now.
+  void resume();
 
   /// One task's acknowledgement: its operators' states by operator id, with the operators'
   /// names, parallelism and max parallelism. Called on the task's thread.
@@ -75,12 +89,24 @@ class CheckpointCoordinator {
     SubtaskCheckpointState state;
   };
   void acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks, int64_t alignmentMillis);
-  /// A task could not take checkpoint `checkpointId` (snapshot failed, or it aborted it).
-  void decline(int64_t checkpointId, const std::string& reason);
+  /// A task could not take checkpoint `checkpointId`: its snapshot failed (`countsAsFailure`:
+  /// counted against execution.checkpointing.tolerable-failed-checkpoints), or it aborted the
+  /// checkpoint because an input ended or a newer barrier overtook it (not counted, as Flink's
+  /// task-closing declines).
+  void decline(int64_t checkpointId, const std::string& reason, bool countsAsFailure);
 
   /// Triggers a checkpoint now (tests, savepoints); returns its id, or nullopt when it could
   /// not be triggered (a checkpoint is pending, or sources ended).
   std::optional<int64_t> triggerCheckpoint();
+  /// Triggers a savepoint (a checkpoint written self-contained to a new savepoint-<job>-<random>
+  /// directory under `targetDirectory`, or under state.savepoints.dir when empty; never subsumed
+  /// or deleted). Waits, up to the checkpoint timeout, for a pending checkpoint to end first. The
+  /// future holds the savepoint's directory, or throws SluiceException when the savepoint was
+  /// aborted (declined, timed out, sources ended, job restarting) or could not be written;
+  /// ConfigurationException when there is no directory at all.
+  std::future<std::string> triggerSavepoint(const std::string& targetDirectory);
+  /// The newest completed checkpoint (what a failover restores), or null.
+  std::shared_ptr<const CompletedCheckpoint> latestCompletedCheckpoint() const;
   /// Statistics of every checkpoint so far, oldest first.
   std::vector<CheckpointStats> statistics() const;
   /// Directory of the latest completed checkpoint, or "".
@@ -93,10 +119,16 @@ class CheckpointCoordinator {
     int acksLeft = 0;
     int64_t maxAlignmentMillis = 0;
     CompletedCheckpoint checkpoint;
+    // Savepoints: where to write it and who waits for its directory.
+    std::optional<std::string> savepointDirectory;
+    std::shared_ptr<std::promise<std::string>> savepointResult;
   };
-  std::optional<int64_t> triggerLocked(std::unique_lock<std::mutex>& lock);
+  std::optional<int64_t> triggerLocked(std::unique_lock<std::mutex>& lock,
+                                       std::optional<std::string> savepointDirectory,
+                                       std::shared_ptr<std::promise<std::string>> savepointResult);
   void run();
   void abortLocked(const std::string& reason);
+  void countFailureLocked(const std::string& reason);
   void completeLocked(std::unique_lock<std::mutex>& lock);
 
   std::string jobId_;
@@ -112,6 +144,8 @@ class CheckpointCoordinator {
   int64_t nextId_ = 1;
   int64_t lastEnd_ = 0;
   bool stopped_ = false;
+  bool suspended_ = false;
+  int consecutiveFailures_ = 0;
   std::thread thread_;
   std::vector<CheckpointStats> stats_;
 };

@@ -4,12 +4,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "sluice/cluster/restart_strategy.h"
 #include "sluice/network/result_partition.h"
 #include "sluice/runtime/stream_task.h"
 #include "sluice/runtime/timer_service.h"
@@ -45,24 +48,35 @@ std::string randomJobId() {
   return buf;
 }
 
-class LocalJob final : public JobClient, public CheckpointParticipants {
+/// One deployment of every task of the job (an execution attempt of each vertex). A failure
+/// anywhere cancels every task; the LocalJob then releases this attempt and deploys a new one
+/// restored from the latest completed checkpoint (Flink's full-restart failover strategy).
+/// Checkpoint acknowledgements go to the job's coordinator, which outlives attempts.
+class ExecutionAttempt {
  public:
-  LocalJob(const JobGraph& jobGraph, const ExecutionOptions& options)
-      : jobGraph_(jobGraph), options_(options), scheduler_(options.clock) {
-    if (options_.jobId.empty()) options_.jobId = randomJobId();
+  /// Deploys every task, restoring from `restore` when not null. Throws SluiceException when
+  /// the graph cannot be deployed or the checkpoint does not fit it.
+  ExecutionAttempt(const JobGraph& jobGraph, const ExecutionOptions& options,
+                   std::shared_ptr<const CompletedCheckpoint> restore,
+                   CheckpointCoordinator& checkpoints, int attemptNumber)
+      : jobGraph_(jobGraph),
+        options_(options),
+        scheduler_(options.clock),
+        checkpoints_(checkpoints),
+        attemptNumber_(attemptNumber) {
+    options_.restoreCheckpoint = std::move(restore);
     deploy();
-    checkpoints_ = std::make_unique<CheckpointCoordinator>(
-        options_.jobId, options_.checkpointConfig, *this, options_.clock);
   }
 
-  ~LocalJob() override {
+  ~ExecutionAttempt() {
     cancel();
     joinAll();
     release();
   }
 
+  /// Starts the source coordinators and the task threads. Throws JobExecutionException when a
+  /// coordinator cannot start.
   void start() {
-    start_ = std::chrono::steady_clock::now();
     for (auto& [node, coordinator] : coordinators_) {
       try {
         coordinator->start();
@@ -75,10 +89,9 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
     for (auto& task : tasks_) {
       threads_.emplace_back([t = task.get()] { t->run(); });
     }
-    checkpoints_->start();
   }
 
-  void cancel() override {
+  void cancel() {
     {
       std::lock_guard lock(mutex_);
       if (!cancelRequested_ && failure_.empty()) cancelRequested_ = true;
@@ -86,31 +99,107 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
     stopAll();
   }
 
-  JobExecutionResult getJobExecutionResult() override {
-    joinAll();
-    auto runtime = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::steady_clock::now() - start_)
-                       .count();
-    std::string failure;
-    bool cancelled;
+  /// Fails the attempt with `reason` (unless it already failed or was cancelled).
+  void fail(const std::string& reason) {
     {
       std::lock_guard lock(mutex_);
-      failure = failure_;
-      cancelled = cancelRequested_;
+      if (!failure_.empty() || cancelRequested_) return;
+      failure_ = reason;
     }
-    collectStats();
-    release();
-    if (!failure.empty()) {
-      throw JobExecutionException("Job '" + jobGraph_.jobName() + "' failed: " + failure);
-    }
-    if (cancelled) throw JobExecutionException("Job '" + jobGraph_.jobName() + "' was cancelled");
-    return JobExecutionResult(jobGraph_.jobName(), runtime, std::move(accumulators_));
+    spdlog::error("{}", reason);
+    stopAll();
   }
 
-  NetworkStats networkStats() const override { return stats_; }
-  std::optional<int64_t> triggerCheckpoint() override { return checkpoints_->triggerCheckpoint(); }
-  std::vector<CheckpointStats> checkpointStatistics() const override {
-    return checkpoints_->statistics();
+  /// Waits until every task thread ended.
+  void joinAll() {
+    std::lock_guard lock(joinMutex_);
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  /// The first task failure, or "" (also when the attempt was cancelled first).
+  std::string failure() const {
+    std::lock_guard lock(mutex_);
+    return failure_;
+  }
+  bool cancelled() const {
+    std::lock_guard lock(mutex_);
+    return cancelRequested_;
+  }
+
+  /// Accumulators and network statistics of the ended attempt.
+  void collectStats(std::map<std::string, std::unique_ptr<Accumulator>>& accumulators,
+                    NetworkStats& stats) const {
+    for (const auto& task : tasks_) {
+      for (const RuntimeContext* ctx : task->runtimeContexts()) {
+        for (const auto& [name, acc] : ctx->accumulators()) {
+          auto it = accumulators.find(name);
+          if (it == accumulators.end()) {
+            accumulators.emplace(name, acc->clone());
+          } else {
+            it->second->merge(*acc);
+          }
+        }
+      }
+    }
+    for (const auto& p : partitions_) {
+      stats.totalBuffers += p->bufferPool().numBuffers();
+      stats.maxBuffersInUse += p->bufferPool().maxInUse();
+      stats.blockedRequests += p->bufferPool().numBlockedRequests();
+    }
+  }
+
+  // What the job's CheckpointParticipants forward to the running attempt.
+  std::map<std::string, std::vector<uint8_t>> triggerSources(const CheckpointBarrier& barrier) {
+    std::lock_guard lock(releaseMutex_);  // tasks live until release()
+    if (released_) throw SluiceException("the job has ended");
+    std::map<std::string, std::vector<uint8_t>> states;
+    bool all = true;
+    for (auto& [head, tasks] : sourceVertices_) {
+      auto trigger = [&] {
+        for (StreamTask* t : tasks) all = t->triggerCheckpointAsync(barrier) && all;
+      };
+      auto c = coordinators_.find(head);
+      if (c == coordinators_.end()) {
+        trigger();
+        continue;
+      }
+      try {
+        states[jobGraph_.operatorId(head)] =
+            c->second->checkpointCoordinator(barrier.checkpointId, trigger);
+      } catch (const std::exception& e) {
+        throw SluiceException("source " + jobGraph_.streamGraph().node(head).name +
+                              " cannot checkpoint: " + e.what());
+      }
+    }
+    if (!all) throw SluiceException("some source tasks had already finished");
+    return states;
+  }
+  int numTasks() const { return static_cast<int>(tasks_.size()); }
+  void notifyComplete(int64_t checkpointId) {
+    std::lock_guard lock(releaseMutex_);
+    if (released_) return;
+    for (auto& t : tasks_) t->notifyCheckpointCompleteAsync(checkpointId);
+  }
+  void notifyAborted(int64_t checkpointId) {
+    std::lock_guard lock(releaseMutex_);
+    if (released_) return;
+    for (auto& t : tasks_) t->notifyCheckpointAbortedAsync(checkpointId);
+  }
+
+  /// Frees everything in dependency order: timers, tasks (gates, writers), coordinators, and
+  /// last the partitions whose pools the buffers return to. Call after joinAll().
+  void release() {
+    std::lock_guard lock(releaseMutex_);  // not while the coordinator reaches tasks
+    if (released_) return;
+    released_ = true;
+    scheduler_.shutdown();
+    tasks_.clear();
+    for (auto& [node, c] : coordinators_) c->close();
+    coordinators_.clear();
+    for (auto& p : partitions_) p->release();
+    partitions_.clear();
   }
 
  private:
@@ -121,7 +210,7 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
     int owner = 0;
     for (const auto& v : vertices) {
       for (int i = 0; i < v.parallelism; ++i) {
-        TaskInfo info{v.name, i, v.parallelism, v.maxParallelism, 0};
+        TaskInfo info{v.name, i, v.parallelism, v.maxParallelism, attemptNumber_};
         auto task =
             std::make_unique<StreamTask>(info, scheduler_, owner++, options_.bufferTimeoutMillis);
         task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
@@ -135,9 +224,8 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
               snapshotTask(*t, info, chain, b, m);
             });
         task->setCheckpointAbortHook([this](int64_t id) {
-          checkpoints_->decline(id, "a task aborted the checkpoint (barrier alignment)");
+          checkpoints_.decline(id, "a task aborted the checkpoint (barrier alignment)", false);
         });
-        if (v.inputs.empty()) sourceTasks_.push_back(task.get());
         for (int nodeId : v.chain) {
           task->addOperator(g.node(nodeId).factory->createOperator(), g.node(nodeId).name);
         }
@@ -340,51 +428,13 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
         acks.push_back(std::move(ack));
       }
     } catch (const std::exception& e) {
-      checkpoints_->decline(barrier.checkpointId, info.nameWithSubtask(info.taskName) +
-                                                      " failed to snapshot: " + e.what());
+      checkpoints_.decline(barrier.checkpointId,
+                           info.nameWithSubtask(info.taskName) + " failed to snapshot: " + e.what(),
+                           true);
       return;
     }
-    checkpoints_->acknowledge(barrier.checkpointId, std::move(acks),
-                              metrics.alignmentDurationMillis());
-  }
-
-  // CheckpointParticipants
-  std::map<std::string, std::vector<uint8_t>> triggerSources(
-      const CheckpointBarrier& barrier) override {
-    std::lock_guard lock(releaseMutex_);  // tasks live until release()
-    if (released_) throw SluiceException("the job has ended");
-    std::map<std::string, std::vector<uint8_t>> states;
-    bool all = true;
-    for (auto& [head, tasks] : sourceVertices_) {
-      auto trigger = [&] {
-        for (StreamTask* t : tasks) all = t->triggerCheckpointAsync(barrier) && all;
-      };
-      auto c = coordinators_.find(head);
-      if (c == coordinators_.end()) {
-        trigger();
-        continue;
-      }
-      try {
-        states[jobGraph_.operatorId(head)] =
-            c->second->checkpointCoordinator(barrier.checkpointId, trigger);
-      } catch (const std::exception& e) {
-        throw SluiceException("source " + jobGraph_.streamGraph().node(head).name +
-                              " cannot checkpoint: " + e.what());
-      }
-    }
-    if (!all) throw SluiceException("some source tasks had already finished");
-    return states;
-  }
-  int numTasks() const override { return static_cast<int>(tasks_.size()); }
-  void notifyComplete(int64_t checkpointId) override {
-    std::lock_guard lock(releaseMutex_);
-    if (released_) return;
-    for (auto& t : tasks_) t->notifyCheckpointCompleteAsync(checkpointId);
-  }
-  void notifyAborted(int64_t checkpointId) override {
-    std::lock_guard lock(releaseMutex_);
-    if (released_) return;
-    for (auto& t : tasks_) t->notifyCheckpointAbortedAsync(checkpointId);
+    checkpoints_.acknowledge(barrier.checkpointId, std::move(acks),
+                             metrics.alignmentDurationMillis());
   }
 
   const JobEdge& jobEdgeOf(int streamEdge) const {
@@ -409,72 +459,304 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
     for (auto& p : partitions_) p->bufferPool().destroy();
   }
 
-  void joinAll() {
-    std::lock_guard lock(joinMutex_);
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-
-  void collectStats() {
-    for (const auto& task : tasks_) {
-      for (const RuntimeContext* ctx : task->runtimeContexts()) {
-        for (const auto& [name, acc] : ctx->accumulators()) {
-          auto it = accumulators_.find(name);
-          if (it == accumulators_.end()) {
-            accumulators_.emplace(name, acc->clone());
-          } else {
-            it->second->merge(*acc);
-          }
-        }
-      }
-    }
-    for (const auto& p : partitions_) {
-      stats_.totalBuffers += p->bufferPool().numBuffers();
-      stats_.maxBuffersInUse += p->bufferPool().maxInUse();
-      stats_.blockedRequests += p->bufferPool().numBlockedRequests();
-    }
-  }
-
-  /// Frees everything in dependency order: timers, tasks (gates, writers), coordinators, and
-  /// last the partitions whose pools the buffers return to.
-  void release() {
-    if (checkpoints_) checkpoints_->stop();  // before the tasks it reaches go away
-    std::lock_guard lock(releaseMutex_);     // not while the coordinator reaches tasks
-    if (released_) return;
-    released_ = true;
-    scheduler_.shutdown();
-    sourceTasks_.clear();
-    tasks_.clear();
-    for (auto& [node, c] : coordinators_) c->close();
-    coordinators_.clear();
-    for (auto& p : partitions_) p->release();
-    partitions_.clear();
-  }
-
   JobGraph jobGraph_;
   ExecutionOptions options_;
   TimerScheduler scheduler_;
+  CheckpointCoordinator& checkpoints_;
+  int attemptNumber_;
   std::vector<std::unique_ptr<ResultPartition>> partitions_;
   std::map<int, std::unique_ptr<OperatorCoordinator>> coordinators_;
   std::vector<std::unique_ptr<StreamTask>> tasks_;
-  std::vector<StreamTask*> sourceTasks_;  // tasks without inputs
   // Source vertices: head node id and its subtasks.
   std::vector<std::pair<int, std::vector<StreamTask*>>> sourceVertices_;
-  std::unique_ptr<CheckpointCoordinator> checkpoints_;
   std::vector<std::thread> threads_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::mutex joinMutex_;
   std::mutex releaseMutex_;
   std::string failure_;
   bool cancelRequested_ = false;
   bool released_ = false;
+};
+
+/// The job: its checkpoint coordinator, the running execution attempt, and the failover loop
+/// (a thread of its own) that restarts the attempt from the latest completed checkpoint as the
+/// restart strategy allows.
+class LocalJob final : public JobClient, public CheckpointParticipants {
+ public:
+  LocalJob(const JobGraph& jobGraph, const ExecutionOptions& options)
+      : jobGraph_(jobGraph), options_(options) {
+    if (options_.jobId.empty()) options_.jobId = randomJobId();
+    restartStrategy_ =
+        options_.restartStrategy ? options_.restartStrategy() : RestartStrategy::noRestart();
+    checkpoints_ = std::make_unique<CheckpointCoordinator>(
+        options_.jobId, options_.checkpointConfig, *this, options_.clock);
+    attempt_ = std::make_unique<ExecutionAttempt>(jobGraph_, options_, options_.restoreCheckpoint,
+                                                  *checkpoints_, 0);
+  }
+
+  ~LocalJob() override {
+    cancel();
+    if (supervisor_.joinable()) supervisor_.join();
+    checkpoints_->stop();
+    std::lock_guard lock(attemptMutex_);
+    attempt_.reset();
+  }
+
+  void start() {
+    start_ = std::chrono::steady_clock::now();
+    attempt_->start();
+    setStatus(JobStatus::kRunning);
+    checkpoints_->start();
+    supervisor_ = std::thread([this] { supervise(); });
+  }
+
+  void cancel() override {
+    {
+      std::lock_guard lock(mutex_);
+      if (isTerminal(status_) || cancelRequested_) return;
+      cancelRequested_ = true;
+      if (status_ == JobStatus::kRunning || status_ == JobStatus::kRestarting) {
+        status_ = JobStatus::kCancelling;
+      }
+    }
+    changed_.notify_all();  // a failover waiting out its backoff
+    std::lock_guard lock(attemptMutex_);
+    if (attempt_) attempt_->cancel();
+  }
+
+  JobStatus getJobStatus() const override {
+    std::lock_guard lock(mutex_);
+    return status_;
+  }
+
+  JobExecutionResult getJobExecutionResult() override {
+    {
+      std::lock_guard lock(joinMutex_);
+      if (supervisor_.joinable()) supervisor_.join();
+    }
+    auto runtime = std::chrono::duration_cast<std::chrono::milliseconds>(end_ - start_).count();
+    std::lock_guard lock(mutex_);
+    if (status_ == JobStatus::kFailed) {
+      throw JobExecutionException("Job '" + jobGraph_.jobName() + "' failed: " + failure_);
+    }
+    if (status_ == JobStatus::kCanceled) {
+      throw JobExecutionException("Job '" + jobGraph_.jobName() + "' was cancelled");
+    }
+    return JobExecutionResult(jobGraph_.jobName(), runtime, std::move(accumulators_));
+  }
+
+  NetworkStats networkStats() const override {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+  std::optional<int64_t> triggerCheckpoint() override { return checkpoints_->triggerCheckpoint(); }
+  std::vector<CheckpointStats> checkpointStatistics() const override {
+    return checkpoints_->statistics();
+  }
+  std::future<std::string> triggerSavepoint(const std::string& directory) override {
+    return checkpoints_->triggerSavepoint(directory);
+  }
+  std::future<std::string> stopWithSavepoint(const std::string& directory, bool drain) override {
+    if (drain) {
+      throw SluiceException(
+          "stop-with-savepoint with drain (--drain) is not supported yet; stop without drain");
+    }
+    // Not Flink's synchronous savepoint: records after the savepoint's barrier may still be
+    // processed before the tasks stop, but no later checkpoint completes, so committed output
+    // (two-phase-commit sinks) and the savepoint agree.
+    return std::async(std::launch::async, [this, directory] {
+      std::string path = checkpoints_->triggerSavepoint(directory).get();
+      {
+        std::lock_guard lock(mutex_);
+        stoppedWithSavepoint_ = true;
+      }
+      cancel();
+      return path;
+    });
+  }
+  int numberOfRestarts() const override {
+    std::lock_guard lock(mutex_);
+    return restarts_;
+  }
+
+  // CheckpointParticipants: the running attempt.
+  std::map<std::string, std::vector<uint8_t>> triggerSources(
+      const CheckpointBarrier& barrier) override {
+    std::lock_guard lock(attemptMutex_);
+    if (!attempt_) throw SluiceException("the job is restarting");
+    return attempt_->triggerSources(barrier);
+  }
+  int numTasks() const override {
+    std::lock_guard lock(attemptMutex_);
+    return attempt_ ? attempt_->numTasks() : 0;
+  }
+  void notifyComplete(int64_t checkpointId) override {
+    std::lock_guard lock(attemptMutex_);
+    if (attempt_) attempt_->notifyComplete(checkpointId);
+  }
+  void notifyAborted(int64_t checkpointId) override {
+    std::lock_guard lock(attemptMutex_);
+    if (attempt_) attempt_->notifyAborted(checkpointId);
+  }
+  void failJob(const std::string& reason) override {
+    std::lock_guard lock(attemptMutex_);
+    if (attempt_) attempt_->fail(reason);
+  }
+
+ private:
+  static bool isTerminal(JobStatus s) {
+    return s == JobStatus::kFinished || s == JobStatus::kFailed || s == JobStatus::kCanceled;
+  }
+  void setStatus(JobStatus s) {
+    std::lock_guard lock(mutex_);
+    status_ = s;
+  }
+
+  /// The failover loop: waits for the attempt to end; on a failure asks the restart strategy,
+  /// waits its backoff and deploys a new attempt from the latest completed checkpoint (or the
+  /// checkpoint the job started from).
+  void supervise() {
+    JobStatus final = JobStatus::kFinished;
+    std::string failure;
+    for (;;) {
+      attempt_->joinAll();  // only this thread replaces attempt_
+      failure = attempt_->failure();
+      bool cancelled;
+      {
+        std::lock_guard lock(mutex_);
+        cancelled = cancelRequested_;
+      }
+      if (failure.empty() || cancelled) {
+        final = cancelled ? JobStatus::kCanceled : JobStatus::kFinished;
+        break;
+      }
+      checkpoints_->suspend("a task failed; the job restarts");
+      restartStrategy_->notifyFailure(options_.clock->currentTimeMillis());
+      if (!restartStrategy_->canRestart()) {
+        if (restartStrategy_->describe() != "none") {
+          failure += " (recovery suppressed by restart strategy " + restartStrategy_->describe() +
+                     " after " + std::to_string(restarts_) + " restarts)";
+        }
+        final = JobStatus::kFailed;
+        break;
+      }
+      int64_t backoff = restartStrategy_->getBackoffTimeMillis();
+      auto restore = checkpoints_->latestCompletedCheckpoint();
+      if (!restore) restore = options_.restoreCheckpoint;
+      spdlog::warn("job {} restarts in {} ms from {} (restart {}, {}) after: {}", options_.jobId,
+                   backoff,
+                   restore ? "checkpoint " + std::to_string(restore->checkpointId)
+                           : std::string("the beginning"),
+                   restarts_ + 1, restartStrategy_->describe(), failure);
+      {
+        std::unique_lock lock(mutex_);
+        if (!cancelRequested_) status_ = JobStatus::kRestarting;
+        changed_.wait_for(lock, std::chrono::milliseconds(backoff),
+                          [this] { return cancelRequested_; });
+        if (cancelRequested_) {
+          final = JobStatus::kCanceled;
+          break;
+        }
+        ++restarts_;
+      }
+      {
+        std::lock_guard lock(attemptMutex_);
+        attempt_.reset();  // releases the failed attempt's tasks and partitions
+      }
+      std::unique_ptr<ExecutionAttempt> next;
+      try {
+        next = std::make_unique<ExecutionAttempt>(jobGraph_, options_, restore, *checkpoints_,
+                                                  restarts_);
+        next->start();
+      } catch (const std::exception& e) {
+        failure = std::string("could not restart: ") + e.what();
+        final = JobStatus::kFailed;
+        next.reset();
+        break;
+      }
+      {
+        std::lock_guard lock(attemptMutex_);
+        attempt_ = std::move(next);
+      }
+      {
+        std::lock_guard lock(mutex_);
+        if (cancelRequested_) {
+          attempt_->cancel();  // cancel() ran while no attempt was there
+        } else {
+          status_ = JobStatus::kRunning;
+        }
+      }
+      checkpoints_->resume();
+    }
+    if (final == JobStatus::kCanceled && stoppedWithSavepoint()) final = JobStatus::kFinished;
+    checkpoints_->shutdown(final == JobStatus::kFinished ? JobTerminalStatus::kFinished
+                           : final == JobStatus::kFailed ? JobTerminalStatus::kFailed
+                                                         : JobTerminalStatus::kCanceled);
+    std::map<std::string, std::unique_ptr<Accumulator>> accumulators;
+    NetworkStats stats;
+    {
+      std::lock_guard lock(attemptMutex_);
+      if (attempt_) {
+        attempt_->joinAll();
+        attempt_->collectStats(accumulators, stats);
+        attempt_->release();
+      }
+    }
+    end_ = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    accumulators_ = std::move(accumulators);
+    stats_ = stats;
+    failure_ = failure;
+    status_ = final;
+  }
+
+  bool stoppedWithSavepoint() const {
+    std::lock_guard lock(mutex_);
+    return stoppedWithSavepoint_;
+  }
+
+  JobGraph jobGraph_;
+  ExecutionOptions options_;
+  std::unique_ptr<RestartStrategy> restartStrategy_;
+  std::unique_ptr<CheckpointCoordinator> checkpoints_;
+  mutable std::mutex attemptMutex_;  // attempt_ against the coordinator's calls and cancel()
+  std::unique_ptr<ExecutionAttempt> attempt_;
+  std::thread supervisor_;
+  std::mutex joinMutex_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  JobStatus status_ = JobStatus::kCreated;
+  bool cancelRequested_ = false;
+  bool stoppedWithSavepoint_ = false;
+  int restarts_ = 0;
+  std::string failure_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point end_;
   std::map<std::string, std::unique_ptr<Accumulator>> accumulators_;
   NetworkStats stats_;
 };
 
 }  // namespace
+
+const char* toString(JobStatus status) {
+  switch (status) {
+    case JobStatus::kCreated:
+      return "CREATED";
+    case JobStatus::kRunning:
+      return "RUNNING";
+    case JobStatus::kRestarting:
+      return "RESTARTING";
+    case JobStatus::kCancelling:
+      return "CANCELLING";
+    case JobStatus::kFinished:
+      return "FINISHED";
+    case JobStatus::kFailed:
+      return "FAILED";
+    case JobStatus::kCanceled:
+      return "CANCELED";
+  }
+  return "?";
+}
 
 std::unique_ptr<JobClient> LocalExecutor::submit(const JobGraph& jobGraph,
                                                  const ExecutionOptions& options) {

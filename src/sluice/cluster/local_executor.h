@@ -2,11 +2,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 
 #include "sluice/cluster/checkpoint_coordinator.h"
 #include "sluice/cluster/job_execution_result.h"
+#include "sluice/cluster/restart_strategy.h"
 #include "sluice/core/clock.h"
 #include "sluice/graph/job_graph.h"
 #include "sluice/runtime/checkpoint_barrier_handler.h"
@@ -33,6 +35,9 @@ struct ExecutionOptions {
   std::string jobId;
   /// The checkpoint or savepoint to start from (execution.savepoint.path / -s), or null.
   std::shared_ptr<const CompletedCheckpoint> restoreCheckpoint;
+  /// Makes the job's restart strategy (restart-strategy.*); null never restarts. A failed job
+  /// restarts every task from the latest completed checkpoint as the strategy allows.
+  std::function<std::unique_ptr<RestartStrategy>()> restartStrategy;
   /// execution.savepoint.ignore-unclaimed-state (--allow-non-restored-state): state of
   /// operators the job no longer has is skipped instead of failing the submission.
   bool allowNonRestoredState = false;
@@ -49,6 +54,20 @@ struct NetworkStats {
   int maxBuffersInUse = 0;      ///< sum over partitions of each one's high-water mark
   int64_t blockedRequests = 0;  ///< buffer requests that had to wait (backpressure)
 };
+
+/// A job's lifecycle state, as Flink's JobStatus (CREATED, RUNNING, FAILING is not used,
+/// RESTARTING, CANCELLING, and the terminal FINISHED, FAILED, CANCELED).
+enum class JobStatus {
+  kCreated,
+  kRunning,
+  kRestarting,
+  kCancelling,
+  kFinished,
+  kFailed,
+  kCanceled
+};
+/// Flink's name of the status ("RUNNING").
+const char* toString(JobStatus status);
 
 /// A running job (Flink's JobClient). Thread-safe.
 class JobClient {
@@ -68,6 +87,20 @@ class JobClient {
   virtual std::optional<int64_t> triggerCheckpoint() { return std::nullopt; }
   /// Statistics of the job's checkpoints so far (id, trigger time, duration, size, alignment).
   virtual std::vector<CheckpointStats> checkpointStatistics() const { return {}; }
+  /// The job's status now.
+  virtual JobStatus getJobStatus() const = 0;
+  /// Takes a savepoint into a new savepoint-<job>-<random> directory under `directory`
+  /// (state.savepoints.dir when empty), as Flink's JobClient.triggerSavepoint. The future holds
+  /// the savepoint's directory, or throws SluiceException when it failed. Throws
+  /// ConfigurationException at once when there is no directory.
+  virtual std::future<std::string> triggerSavepoint(const std::string& directory) = 0;
+  /// Takes a savepoint, then stops the job, which ends FINISHED (Flink's stopWithSavepoint).
+  /// The future holds the savepoint's directory; if the savepoint fails the job keeps running
+  /// and the future throws. `drain` (emit the maximum watermark first) is not supported yet:
+  /// throws SluiceException.
+  virtual std::future<std::string> stopWithSavepoint(const std::string& directory, bool drain) = 0;
+  /// How many times the job restarted after failures so far.
+  virtual int numberOfRestarts() const = 0;
 };
 
 /// Runs a JobGraph on threads of this process, the embedded local cluster (Flink's

@@ -269,6 +269,99 @@ const ConfigOption<bool> kSavepointIgnoreUnclaimedState{
     "execution.savepoint.ignore-unclaimed-state", false,
     "Allow restored state of operators the job no longer has to be skipped."};
 
+namespace {
+
+std::string validRestartStrategy(const std::string& value) {
+  for (const char* name :
+       {"", "none", "off", "disable", "fixed-delay", "fixeddelay", "failure-rate", "failurerate",
+        "exponential-delay", "exponentialdelay"}) {
+    if (equalsIgnoreCase(trimAscii(value), name)) return {};
+  }
+  return "must be none, fixed-delay, failure-rate or exponential-delay";
+}
+
+std::string positiveDuration(const DurationMs& value) {
+  return value.millis > 0 ? std::string() : "must be positive";
+}
+
+std::string atLeastOneDouble(const double& value) {
+  return value >= 1.0 ? std::string() : "must be at least 1";
+}
+
+std::string fraction(const double& value) {
+  return value >= 0.0 && value <= 1.0 ? std::string() : "must be between 0 and 1";
+}
+
+}  // namespace
+
+const ConfigOption<std::string> kRestartStrategyType{
+    "restart-strategy.type",
+    "",
+    "none, fixed-delay, failure-rate or exponential-delay; empty: exponential-delay when "
+    "checkpointing is on, else none.",
+    {"restart-strategy"},
+    &validRestartStrategy};
+const ConfigOption<int32_t> kFixedDelayAttempts{
+    "restart-strategy.fixed-delay.attempts", 1, "Restarts before the job fails.", {}, &nonNegative};
+const ConfigOption<DurationMs> kFixedDelayDelay{"restart-strategy.fixed-delay.delay",
+                                                DurationMs{1000},
+                                                "Wait before each restart.",
+                                                {},
+                                                &nonNegativeDuration};
+const ConfigOption<int32_t> kFailureRateMaxFailures{
+    "restart-strategy.failure-rate.max-failures-per-interval",
+    1,
+    "Failures allowed within one interval.",
+    {},
+    &atLeastOne};
+const ConfigOption<DurationMs> kFailureRateInterval{
+    "restart-strategy.failure-rate.failure-rate-interval",
+    DurationMs{60 * 1000},
+    "Interval over which failures are counted.",
+    {},
+    &positiveDuration};
+const ConfigOption<DurationMs> kFailureRateDelay{"restart-strategy.failure-rate.delay",
+                                                 DurationMs{1000},
+                                                 "Wait before each restart.",
+                                                 {},
+                                                 &nonNegativeDuration};
+const ConfigOption<DurationMs> kExponentialDelayInitialBackoff{
+    "restart-strategy.exponential-delay.initial-backoff",
+    DurationMs{1000},
+    "Wait before the first restart.",
+    {},
+    &nonNegativeDuration};
+const ConfigOption<DurationMs> kExponentialDelayMaxBackoff{
+    "restart-strategy.exponential-delay.max-backoff",
+    DurationMs{60 * 1000},
+    "Longest wait before a restart.",
+    {},
+    &nonNegativeDuration};
+const ConfigOption<double> kExponentialDelayBackoffMultiplier{
+    "restart-strategy.exponential-delay.backoff-multiplier",
+    1.5,
+    "Factor applied to the backoff after each failure.",
+    {},
+    &atLeastOneDouble};
+const ConfigOption<DurationMs> kExponentialDelayResetBackoffThreshold{
+    "restart-strategy.exponential-delay.reset-backoff-threshold",
+    DurationMs{60 * 60 * 1000},
+    "A failure this long after the previous one resets the backoff.",
+    {},
+    &positiveDuration};
+const ConfigOption<double> kExponentialDelayJitterFactor{
+    "restart-strategy.exponential-delay.jitter-factor",
+    0.1,
+    "Random fraction by which each backoff is moved.",
+    {},
+    &fraction};
+const ConfigOption<int32_t> kExponentialDelayAttempts{
+    "restart-strategy.exponential-delay.attempts-before-reset-backoff",
+    2147483647,
+    "Restarts allowed before the backoff resets.",
+    {},
+    &atLeastOne};
+
 const std::vector<const ConfigOptionBase*>& knownOptions() {
   static const std::vector<const ConfigOptionBase*> options{
       &kDefaultParallelism,
@@ -297,6 +390,18 @@ const std::vector<const ConfigOptionBase*>& knownOptions() {
       &kSavepointDirectory,
       &kSavepointPath,
       &kSavepointIgnoreUnclaimedState,
+      &kRestartStrategyType,
+      &kFixedDelayAttempts,
+      &kFixedDelayDelay,
+      &kFailureRateMaxFailures,
+      &kFailureRateInterval,
+      &kFailureRateDelay,
+      &kExponentialDelayInitialBackoff,
+      &kExponentialDelayMaxBackoff,
+      &kExponentialDelayBackoffMultiplier,
+      &kExponentialDelayResetBackoffThreshold,
+      &kExponentialDelayJitterFactor,
+      &kExponentialDelayAttempts,
   };
   return options;
 }

@@ -158,6 +158,40 @@ extern const ConfigOption<std::string> kSavepointPath;
 /// longer has (`--allow-non-restored-state`) instead of failing.
 extern const ConfigOption<bool> kSavepointIgnoreUnclaimedState;
 
+// Restart strategies (Flink's RestartStrategyOptions), read by RestartStrategy::fromConfiguration.
+
+/// `restart-strategy.type` (string, default empty): none (also off, disable), fixed-delay
+/// (fixeddelay), failure-rate (failurerate) or exponential-delay (exponentialdelay), matched
+/// case-insensitively. Empty derives it as Flink 1.19+ does: exponential-delay when periodic
+/// checkpointing is on, none otherwise. Flink 1.x's key `restart-strategy` is a fallback key.
+extern const ConfigOption<std::string> kRestartStrategyType;
+/// `restart-strategy.fixed-delay.attempts` (int, default 1): restarts before the job fails.
+extern const ConfigOption<int32_t> kFixedDelayAttempts;
+/// `restart-strategy.fixed-delay.delay` (duration, default 1 s): wait before each restart.
+extern const ConfigOption<DurationMs> kFixedDelayDelay;
+/// `restart-strategy.failure-rate.max-failures-per-interval` (int, default 1): as Flink, the
+/// job fails when this many failures fall within one failure-rate interval.
+extern const ConfigOption<int32_t> kFailureRateMaxFailures;
+/// `restart-strategy.failure-rate.failure-rate-interval` (duration, default 1 min).
+extern const ConfigOption<DurationMs> kFailureRateInterval;
+/// `restart-strategy.failure-rate.delay` (duration, default 1 s): wait before each restart.
+extern const ConfigOption<DurationMs> kFailureRateDelay;
+/// `restart-strategy.exponential-delay.initial-backoff` (duration, default 1 s).
+extern const ConfigOption<DurationMs> kExponentialDelayInitialBackoff;
+/// `restart-strategy.exponential-delay.max-backoff` (duration, default 1 min).
+extern const ConfigOption<DurationMs> kExponentialDelayMaxBackoff;
+/// `restart-strategy.exponential-delay.backoff-multiplier` (double, default 1.5, >= 1).
+extern const ConfigOption<double> kExponentialDelayBackoffMultiplier;
+/// `restart-strategy.exponential-delay.reset-backoff-threshold` (duration, default 1 h): a
+/// failure this long after the previous one starts again from the initial backoff.
+extern const ConfigOption<DurationMs> kExponentialDelayResetBackoffThreshold;
+/// `restart-strategy.exponential-delay.jitter-factor` (double, default 0.1, in [0, 1]): each
+/// backoff is moved randomly by up to this fraction of it.
+extern const ConfigOption<double> kExponentialDelayJitterFactor;
+/// `restart-strategy.exponential-delay.attempts-before-reset-backoff` (int, default
+/// 2147483647): restarts allowed before the backoff resets; one more fails the job.
+extern const ConfigOption<int32_t> kExponentialDelayAttempts;
+
 /// Every option above, in declaration order. Thread-safe.
 const std::vector<const ConfigOptionBase*>& knownOptions();
 

@@ -79,6 +79,8 @@ class RuntimeContext {
   const TaskInfo& getTaskInfo() const { return taskInfo_; }
   int getIndexOfThisSubtask() const { return taskInfo_.indexOfSubtask; }
   int getNumberOfParallelSubtasks() const { return taskInfo_.numberOfParallelSubtasks; }
+  /// 0 for the job's first execution, n after its n-th restart (Flink's getAttemptNumber).
+  int getAttemptNumber() const { return taskInfo_.attemptNumber; }
   int getMaxNumberOfParallelSubtasks() const { return taskInfo_.maxNumberOfParallelSubtasks; }
   const std::string& getTaskName() const { return taskInfo_.taskName; }
   const std::string& getOperatorName() const { return operatorName_; }
