@@ -233,6 +233,7 @@ bool CsvRecordReader::next() {
   inRecord_ = true;
   rawStart_ = pos_;
   recordLine_ = line_;
+  recordOffset_ = position();
   while (true) {
     if (!ensure()) {  // a delimiter right before the end: a last, empty field
       endField();

@@ -84,6 +84,9 @@ class CsvRecordReader {
   int64_t line() const { return recordLine_; }
   /// The current record's bytes as they are in the input, without the line end (LF or CRLF).
   std::string_view raw() const { return raw_; }
+  /// Content offset (bytes from the start of the input, a byte order mark included) at which
+  /// the current record starts; 0 before the first record.
+  int64_t recordOffset() const { return recordOffset_; }
   /// The line of the first byte not yet consumed (1-based).
   int64_t nextLine() const { return line_; }
   /// Content offset (bytes from the start of the input) of the first byte not yet consumed: the
@@ -112,6 +115,7 @@ class CsvRecordReader {
   bool eof_ = false;
   int64_t line_;  ///< line of the next unread byte
   int64_t recordLine_ = 0;
+  int64_t recordOffset_ = 0;
   bool inRecord_ = false;
   size_t rawStart_ = 0;   ///< buffer index where the current record's unbuffered raw bytes start
   std::string rawCarry_;  ///< raw bytes of the current record from earlier buffers

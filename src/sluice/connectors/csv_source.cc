@@ -22,6 +22,18 @@ void CsvSplitReader::addSplits(std::vector<FileSourceSplit> splits) {
   requested_ = false;
 }
 
+std::vector<FileSourceSplit> CsvSplitReader::snapshotState() const {
+  std::vector<FileSourceSplit> out;
+  out.reserve(pending_.size() + 1);
+  if (current_ && records_) {
+    FileSourceSplit rest = *current_;
+    rest.offset = records_->position();
+    out.push_back(std::move(rest));
+  }
+  out.insert(out.end(), pending_.begin(), pending_.end());
+  return out;
+}
+
 void CsvSplitReader::close() {
   records_.reset();
   input_.reset();
@@ -98,8 +110,9 @@ BadRecord CsvSplitReader::badRecord(const std::string& reason, bool sideOutputCo
   const CsvRecordReader& r = *records_;
   if (!sideOutputConsumed) {
     std::string message = "Malformed CSV record in " + current_->path + " at line " +
-                          std::to_string(r.line()) + ": " + reason +
-                          "; the record: " + quoteForMessage(r.raw(), 200) + ". ";
+                          std::to_string(r.line()) + ": " + reason + "; the record (byte offset " +
+                          std::to_string(r.recordOffset()) + "): " + quoteForMessage(r.raw(), 200) +
+                          ". ";
     if (options_->badRecords.has_value()) {
       message += "Bad records go to side output '" + options_->badRecords->id +
                  "' (withBadRecords), but the job does not consume it: add "

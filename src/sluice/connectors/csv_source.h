@@ -70,6 +70,13 @@ class CsvSplitReader {
 
   void addSplits(std::vector<FileSourceSplit> splits);
   void notifyNoMoreSplits() { noMoreSplits_ = true; }
+  /// The splits not finished yet, for a checkpoint (SourceReader::snapshotState): the current
+  /// split with `offset` = content offset (decompressed bytes for .gz) of the first record not
+  /// yet returned by next(), then the assigned splits not opened yet, unchanged. A reader given
+  /// these splits returns exactly the records this one has not, with the same line numbers and
+  /// offsets (openSplit re-reads the header and counts the lines before the offset). Call
+  /// between next() calls. Never throws.
+  std::vector<FileSourceSplit> snapshotState() const;
   void close();
 
  private:
@@ -128,6 +135,10 @@ class CsvSourceReader final : public SourceReader<T, FileSourceSplit> {
     reader_.addSplits(std::move(splits));
   }
   void notifyNoMoreSplits() override { reader_.notifyNoMoreSplits(); }
+  /// CsvSplitReader::snapshotState: every record a poll read has been emitted (or sent to the
+  /// bad-record side output, or has failed the job), so the position after the last one read
+  /// is exact.
+  std::vector<FileSourceSplit> snapshotState(int64_t) override { return reader_.snapshotState(); }
   void close() override { reader_.close(); }
 
  private:
@@ -157,11 +168,23 @@ class CsvSourceReader final : public SourceReader<T, FileSourceSplit> {
 ///
 /// A malformed record (broken quoting, a wrong number of fields, a field that does not parse)
 /// is never dropped: without withBadRecords the job fails with an IOException that names the
-/// file, the line and the reason; with withBadRecords(tag) it goes to side output `tag` as a
-/// BadRecord and reading goes on. Unlike Flink's ignoreParseErrors, there is no silent skip:
-/// when the job does not consume getSideOutput(tag), a bad record fails the job as if no tag
+/// file, the line, the byte offset and the reason; with withBadRecords(tag) it goes to side output
+/// `tag` as a BadRecord and reading goes on. Unlike Flink's ignoreParseErrors, there is no silent
+/// skip: when the job does not consume getSideOutput(tag), a bad record fails the job as if no tag
 /// were set. An empty line is a record of one empty field, so a bad record unless `T` has a
 /// single field.
+///
+/// Checkpoints (Flink's FileSource with a StreamFormat's checkpointed position): a reader's
+/// snapshotState returns its unfinished splits, the current one with `offset` = the content
+/// offset of the first record not yet emitted (for .gz files an offset into the decompressed
+/// content, as FileSource's), so a restored job emits every record exactly once from the
+/// source; the enumerator's unassigned splits are checkpointed too, and splits are redistributed
+/// when the parallelism changes. A restored reader re-reads a resumed file's header (column
+/// names) and counts the lines before the offset, so the lines of bad records and the lines and
+/// byte offsets in error messages equal those of an uninterrupted run; resuming costs one read of
+/// the file up to the offset (decompressing a .gz anyway). A file that is shorter than the offset
+/// on restore fails the reader with an IOException naming the file and the offset; the files must
+/// not change between checkpoint and restore.
 ///
 /// Readers emit at most 1024 records or 256 KiB per pollNext. Thread-safety: immutable after
 /// build(); shared read-only by all subtasks.
