@@ -22,7 +22,8 @@ namespace sluice {
 /// KeyGroupPartitionedPriorityQueue), registered with the backend under `name` so snapshots
 /// carry them; one binary heap over all key groups gives the firing order. Snapshot format of a
 /// key group: for event time then processing time, a varint count and (timestamp, key,
-/// namespace) per timer. Restored processing-time timers are scheduled again. Task thread only.
+/// namespace) per timer. Restored processing-time timers are scheduled again. Snapshots are
+/// copy-on-write views of the sets (snapshotState), written on any thread. Task thread only.
 template <typename K, typename N>
 class InternalTimerService final : public KeyGroupedState {
  public:
@@ -77,24 +78,18 @@ class InternalTimerService final : public KeyGroupedState {
   size_t numEventTimeTimers() const { return eventTimers_.size; }
   size_t numProcessingTimeTimers() const { return processingTimers_.size; }
 
-  void snapshotKeyGroup(int index, DataOutputView& out) override {
-    if constexpr (Serializable<K> && Serializable<N>) {
-      for (Queue* q : {&eventTimers_, &processingTimers_}) {
-        if (static_cast<size_t>(index) >= q->sets.size()) {
-          out.writeVarUint(0);
-          continue;
-        }
-        auto& set = q->sets[static_cast<size_t>(index)];
-        out.writeVarUint(set.size());
-        set.forEach([&](const Timer& t, const Unit&) {
-          out.writeRaw<int64_t>(t.timestamp);
-          TypeSerializer<K>::serialize(t.key, out);
-          TypeSerializer<N>::serialize(t.ns, out);
-        });
+  /// A copy-on-write view of every key group's timers (the sets are frozen, nothing copied);
+  /// see KeyGroupedState.
+  std::unique_ptr<KeyGroupedStateSnapshot> snapshotState() override {
+    if constexpr (Serializable<K> && Serializable<N> && TimerSet::kCanFreeze) {
+      auto snap = std::make_unique<Snapshot>();
+      for (int q = 0; q < 2; ++q) {
+        Queue& queue = q == 0 ? eventTimers_ : processingTimers_;
+        snap->sets[q].reserve(queue.sets.size());
+        for (TimerSet& set : queue.sets) snap->sets[q].push_back(set.freeze());
       }
+      return snap;
     } else {
-      (void)index;
-      (void)out;
       detail::throwNotSerializable(stateName());
     }
   }
@@ -126,6 +121,31 @@ class InternalTimerService final : public KeyGroupedState {
     }
   };
   struct Unit {};
+  using TimerSet = FlatHashMap<Timer, Unit, TimerHash>;
+  // The frozen timer sets of one snapshotState(): event time, then processing time.
+  struct Snapshot final : KeyGroupedStateSnapshot {
+    std::vector<typename TimerSet::Frozen> sets[2];
+    void writeKeyGroup(int index, DataOutputView& out) const override {
+      if constexpr (Serializable<K> && Serializable<N>) {
+        for (const auto& queue : sets) {
+          if (static_cast<size_t>(index) >= queue.size()) {
+            out.writeVarUint(0);
+            continue;
+          }
+          const auto& set = queue[static_cast<size_t>(index)];
+          out.writeVarUint(set.size());
+          set.forEach([&](const Timer& t, const Unit&) {
+            out.writeRaw<int64_t>(t.timestamp);
+            TypeSerializer<K>::serialize(t.key, out);
+            TypeSerializer<N>::serialize(t.ns, out);
+          });
+        }
+      } else {
+        (void)index;
+        (void)out;
+      }
+    }
+  };
   // Live timers in `sets` (one flat set per key group: deduplication, deletion, snapshots).
   // Firing order: timers registered in non-decreasing timestamp order (the common event-time
   // pattern "element timestamp + constant") are appended to the sorted run `run` in O(1) and
@@ -139,7 +159,7 @@ class InternalTimerService final : public KeyGroupedState {
     int group;
   };
   struct Queue {
-    std::vector<FlatHashMap<Timer, Unit, TimerHash>> sets;
+    std::vector<TimerSet> sets;
     std::deque<Entry> run;
     std::vector<Entry> heap;
     size_t size = 0;
@@ -196,9 +216,7 @@ class InternalTimerService final : public KeyGroupedState {
       heap.pop_back();
       return e;
     }
-    bool isLive(const Entry& e) {
-      return sets[static_cast<size_t>(e.group)].find(e.timer) != nullptr;
-    }
+    bool isLive(const Entry& e) { return sets[static_cast<size_t>(e.group)].contains(e.timer); }
     /// Drops stale entries at the front; true when a live timer is next.
     bool live() {
       while (!empty() && !isLive(front())) pop();

@@ -26,32 +26,64 @@ void KeyedStateBackendBase::checkKeyGroup(int keyGroup) const {
 
 void KeyedStateBackendBase::snapshotKeyGroup(int keyGroup, DataOutputView& out) {
   checkKeyGroup(keyGroup);
+  snapshotAsync(0).writeKeyGroup(keyGroup, out);
+}
+
+AsyncKeyedSnapshot KeyedStateBackendBase::snapshotAsync(int64_t checkpointId) {
+  AsyncKeyedSnapshot snap;
+  snap.checkpointId_ = checkpointId;
+  snap.range_ = range_;
+  snap.maxParallelism_ = maxParallelism_;
+  snap.states_.reserve(states_.size());
+  for (const auto& [name, state] : states_) snap.states_.emplace_back(name, state->snapshotState());
+  snap.pending_ = pending_;
+  return snap;
+}
+
+AsyncKeyedSnapshot::~AsyncKeyedSnapshot() = default;
+
+void AsyncKeyedSnapshot::writeKeyGroup(int keyGroup, DataOutputView& out) const {
+  if (!range_.contains(keyGroup)) {
+    throw SluiceException("key group " + std::to_string(keyGroup) + " is not in this snapshot's " +
+                          range_.toString());
+  }
   int index = keyGroup - range_.startKeyGroup;
   // Registered states and restored-but-unregistered ones, merged in name order.
-  std::map<std::string, const std::vector<uint8_t>*> carried;
+  std::vector<std::pair<const std::string*, const std::vector<uint8_t>*>> carried;
   for (const auto& [name, groups] : pending_) {
     auto it = groups.find(index);
-    if (it != groups.end()) carried.emplace(name, &it->second);
+    if (it != groups.end()) carried.emplace_back(&name, it->second.get());
   }
   out.writeVarUint(states_.size() + carried.size());
   DataOutputView part;
   auto sIt = states_.begin();
   auto cIt = carried.begin();
   while (sIt != states_.end() || cIt != carried.end()) {
-    if (cIt == carried.end() || (sIt != states_.end() && sIt->first < cIt->first)) {
+    if (cIt == carried.end() || (sIt != states_.end() && sIt->first < *cIt->first)) {
       part.clear();
-      sIt->second->snapshotKeyGroup(index, part);
+      sIt->second->writeKeyGroup(index, part);
       TypeSerializer<std::string>::serialize(sIt->first, out);
       out.writeVarUint(part.size());
       out.writeBytes(part.data(), part.size());
       ++sIt;
     } else {
-      TypeSerializer<std::string>::serialize(cIt->first, out);
+      TypeSerializer<std::string>::serialize(*cIt->first, out);
       out.writeVarUint(cIt->second->size());
       out.writeBytes(cIt->second->data(), cIt->second->size());
       ++cIt;
     }
   }
+}
+
+KeyedStateSnapshot AsyncKeyedSnapshot::materialize() const {
+  KeyedStateSnapshot out;
+  out.maxParallelism = maxParallelism_;
+  for (int kg = range_.startKeyGroup; kg <= range_.endKeyGroup; ++kg) {
+    DataOutputView view;
+    writeKeyGroup(kg, view);
+    out.keyGroups.emplace(kg, std::move(view.bytes()));
+  }
+  return out;
 }
 
 void KeyedStateBackendBase::restoreKeyGroup(int keyGroup, DataInputView& in) {
@@ -71,7 +103,7 @@ void KeyedStateBackendBase::restoreKeyGroup(int keyGroup, DataInputView& in) {
     in.skip(size);
     auto it = states_.find(name);
     if (it == states_.end()) {
-      pending_[name][index].assign(bytes, bytes + size);
+      pending_[name][index] = std::make_shared<const std::vector<uint8_t>>(bytes, bytes + size);
       continue;
     }
     DataInputView part(bytes, size);
@@ -84,17 +116,7 @@ void KeyedStateBackendBase::restoreKeyGroup(int keyGroup, DataInputView& in) {
   }
 }
 
-KeyedStateSnapshot KeyedStateBackendBase::snapshot() {
-  KeyedStateSnapshot out;
-  out.maxParallelism = maxParallelism_;
-  DataOutputView view;
-  for (int kg = range_.startKeyGroup; kg <= range_.endKeyGroup; ++kg) {
-    view.clear();
-    snapshotKeyGroup(kg, view);
-    out.keyGroups.emplace(kg, std::vector<uint8_t>(view.data(), view.data() + view.size()));
-  }
-  return out;
-}
+KeyedStateSnapshot KeyedStateBackendBase::snapshot() { return snapshotAsync(0).materialize(); }
 
 void KeyedStateBackendBase::restore(const KeyedStateSnapshot& snapshot) {
   if (snapshot.maxParallelism != maxParallelism_) {
@@ -125,7 +147,7 @@ void KeyedStateBackendBase::registerState(KeyGroupedState& state) {
   auto groups = std::move(it->second);
   pending_.erase(it);
   for (const auto& [index, bytes] : groups) {
-    DataInputView in(bytes.data(), bytes.size());
+    DataInputView in(bytes->data(), bytes->size());
     state.restoreKeyGroup(index, in);
   }
 }

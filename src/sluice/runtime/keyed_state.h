@@ -11,8 +11,10 @@
 //   flat open-addressing tables (flat_hash_map.h).
 // - KeyedStateStore<K, N>: creates states from descriptors (the runtime context's getState...).
 //
-// Everything here is used on the task thread only.
+// Everything here is used on the task thread only, except AsyncKeyedSnapshot and the views it
+// holds (KeyGroupedStateSnapshot, FlatHashMap::Frozen), which are serialized on another thread.
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,6 +74,19 @@ struct KeyedStateSnapshot {
   std::map<int, std::vector<uint8_t>> keyGroups;
 };
 
+/// A consistent view of one registered state (or timer service) at the time of
+/// KeyGroupedState::snapshotState(), serializable per key group later, on any thread, while the
+/// state goes on being read and written on the task thread (its tables are copy-on-write, see
+/// FlatHashMap::Frozen). Owns everything it reads: it may outlive the state and its backend.
+class KeyGroupedStateSnapshot {
+ public:
+  virtual ~KeyGroupedStateSnapshot() = default;
+  /// Writes the entries of key group `index` (0-based within the backend's range) as they were
+  /// when the view was taken, in the state's snapshot format. Any thread; const, so several
+  /// threads may write key groups of one view at once.
+  virtual void writeKeyGroup(int index, DataOutputView& out) const = 0;
+};
+
 /// One registered state (or timer service) as snapshots see it: its name and its entries of one
 /// key group, serialized. Implemented by KeyedStateTable and InternalTimerService.
 class KeyGroupedState {
@@ -79,8 +94,14 @@ class KeyGroupedState {
   explicit KeyGroupedState(std::string name) : name_(std::move(name)) {}
   virtual ~KeyGroupedState() = default;
   const std::string& stateName() const { return name_; }
-  /// Writes the entries of key group `index` (0-based within the backend's range).
-  virtual void snapshotKeyGroup(int index, DataOutputView& out) = 0;
+  /// Takes a consistent view of every key group of the state (task thread; cheap: no entry is
+  /// copied or serialized). Throws SluiceException when the state's key, namespace or value
+  /// type has no TypeSerializer or cannot be copied.
+  virtual std::unique_ptr<KeyGroupedStateSnapshot> snapshotState() = 0;
+  /// Writes the entries of key group `index` (0-based within the backend's range) now.
+  void snapshotKeyGroup(int index, DataOutputView& out) {
+    snapshotState()->writeKeyGroup(index, out);
+  }
   /// Adds the entries written by snapshotKeyGroup to key group `index`. Throws
   /// SerializationException on corrupt input.
   virtual void restoreKeyGroup(int index, DataInputView& in) = 0;
@@ -89,15 +110,73 @@ class KeyGroupedState {
   std::string name_;
 };
 
+/// Restored bytes of states not registered (yet): name → key-group index → bytes, shared
+/// (immutable) so that asynchronous snapshots carry them without a copy.
+using PendingKeyedState =
+    std::map<std::string, std::map<int, std::shared_ptr<const std::vector<uint8_t>>>>;
+
+/// The keyed state of one backend frozen at KeyedStateBackendBase::snapshotAsync(), to be
+/// serialized later on another thread (Flink's heap SnapshotStrategy: a synchronous part that
+/// takes copy-on-write views of the state tables, and an asynchronous part that writes them).
+///
+/// Contract:
+/// - Created on the task thread by snapshotAsync(); move-only.
+/// - materialize() / writeKeyGroup() run on any thread, concurrently with the task thread
+///   reading and writing the backend's state, and produce exactly the bytes snapshot() would
+///   have produced at the time of snapshotAsync(). They are const and touch no backend
+///   member, so several threads may call them at once and they may be called again.
+/// - Self-contained: it shares (reference-counted) the chunks of the state tables and the
+///   restored-but-unregistered bytes, and holds copies of what else it needs (state names, TTL
+///   configuration and the TTL time of the snapshot). The backend, its states and the operator
+///   may be destroyed before it; the last of them to go frees the shared chunks.
+/// - Destroying it (after materialize(), or unmaterialized when the checkpoint is aborted)
+///   releases the retained old chunk versions, on the destroying thread. Any number may exist
+///   at once (concurrent checkpoints); each costs memory only for the chunks written since it
+///   was taken.
+/// - The task thread never waits for it: no lock is shared; a write into a chunk a snapshot
+///   still shares copies that chunk (at most FlatHashMap::kChunkBytes of slots plus what the
+///   values own) instead.
+class AsyncKeyedSnapshot {
+ public:
+  AsyncKeyedSnapshot() = default;
+  AsyncKeyedSnapshot(AsyncKeyedSnapshot&&) noexcept = default;
+  AsyncKeyedSnapshot& operator=(AsyncKeyedSnapshot&&) noexcept = default;
+  AsyncKeyedSnapshot(const AsyncKeyedSnapshot&) = delete;
+  AsyncKeyedSnapshot& operator=(const AsyncKeyedSnapshot&) = delete;
+  ~AsyncKeyedSnapshot();
+
+  int64_t checkpointId() const { return checkpointId_; }
+  const KeyGroupRange& keyGroupRange() const { return range_; }
+  int maxParallelism() const { return maxParallelism_; }
+
+  /// Serializes every key group of the backend's range (empty ones included). Any thread.
+  /// Throws what the state serializers throw.
+  KeyedStateSnapshot materialize() const;
+  /// Writes one key group (absolute index, in keyGroupRange()) in the format of
+  /// KeyedStateBackendBase::snapshotKeyGroup. Any thread. Throws SluiceException for a key
+  /// group outside the range.
+  void writeKeyGroup(int keyGroup, DataOutputView& out) const;
+
+ private:
+  friend class KeyedStateBackendBase;
+  int64_t checkpointId_ = 0;
+  KeyGroupRange range_{0, -1};
+  int maxParallelism_ = 0;
+  // Registered states in name order.
+  std::vector<std::pair<std::string, std::unique_ptr<KeyGroupedStateSnapshot>>> states_;
+  PendingKeyedState pending_;
+};
+
 /// The untyped part of a keyed state backend (Flink's AbstractKeyedStateBackend): the key-group
 /// range, the registry of states, snapshot and restore per key group, the TTL time provider.
 ///
 /// Snapshot format of one key group (version 1): varint number of states, then per state (in
 /// name order) its name (string), a varint byte length and that many bytes of the state's own
-/// format. State restored before its state is registered (states are created lazily in open())
-/// is kept as bytes and handed over on registration; state that is never registered again is
-/// carried into later snapshots unchanged (as Flink keeps restored state it has no descriptor
-/// for). Task thread only.
+/// format. Snapshots are copy-on-write: snapshotAsync() on the task thread, materialize() of
+/// the AsyncKeyedSnapshot on any thread. State restored before its state is registered (states are
+/// created lazily in open()) is kept as bytes and handed over on registration; state that is never
+/// registered again is carried into later snapshots unchanged (as Flink keeps restored state it has
+/// no descriptor for). Task thread only.
 class KeyedStateBackendBase {
  public:
   KeyedStateBackendBase() = default;
@@ -119,8 +198,18 @@ class KeyedStateBackendBase {
   /// written by snapshotKeyGroup. Throws SluiceException / SerializationException when the
   /// key group is not ours or the bytes are corrupt.
   void restoreKeyGroup(int keyGroup, DataInputView& in);
-  /// Snapshot of every key group of this backend (empty key groups included).
+  /// Snapshot of every key group of this backend (empty key groups included), written now:
+  /// snapshotAsync(0).materialize().
   KeyedStateSnapshot snapshot();
+  /// The synchronous part of an asynchronous snapshot (Flink's HeapSnapshotStrategy /
+  /// CopyOnWriteStateTable.stateSnapshot): takes copy-on-write views of every registered state
+  /// and timer service and shares the restored-but-unregistered bytes; nothing is copied or
+  /// serialized. Cost: O(states × key groups + table chunks) (one atomic increment per chunk of
+  /// FlatHashMap::kChunkBytes), e.g. well under a millisecond per GB of state. Task thread only.
+  /// Serialize the result with AsyncKeyedSnapshot::materialize() on any thread (see its
+  /// contract). `checkpointId` is only carried along. Throws SluiceException when a state
+  /// cannot be snapshotted (its types have no TypeSerializer or cannot be copied).
+  AsyncKeyedSnapshot snapshotAsync(int64_t checkpointId);
   /// Restores the key groups of `snapshot` that fall in this backend's range and ignores the
   /// others, so a rescaled subtask restores from all old subtasks' snapshots. Throws
   /// SluiceException when the max parallelism differs (key groups would not line up).
@@ -155,8 +244,8 @@ class KeyedStateBackendBase {
 
  private:
   std::map<std::string, KeyGroupedState*> states_;
-  // Restored bytes of states not registered yet: name → key-group index → bytes.
-  std::map<std::string, std::map<int, std::vector<uint8_t>>> pending_;
+  // Restored bytes of states not registered yet.
+  PendingKeyedState pending_;
   std::function<int64_t()> ttlTime_;
   std::vector<std::function<void()>> keySelectionListeners_;
 };
@@ -233,9 +322,17 @@ class KeyedStateTable final : public KeyGroupedState {
  public:
   static constexpr size_t kIndexThreshold = 8;
   static constexpr bool kSingleNamespace = std::is_same_v<N, VoidNamespace>;
-  /// Called on an entry before it is written into a snapshot or when incremental cleanup
-  /// visits it; may change the value (drop expired elements); false removes the entry.
-  using EntryCleanup = std::function<bool(V&)>;
+  /// TTL cleanup of one stored value at a time `now` (ms), run on values before they are
+  /// written into a snapshot and when incremental cleanup visits them. Both functions must
+  /// capture nothing of the state (snapshots call them on another thread, maybe after the state
+  /// is gone): copy the TTL configuration in.
+  struct EntryCleanup {
+    /// True when something of the value has expired (the value, a list element, a map entry).
+    std::function<bool(const V&, int64_t)> expired;
+    /// Drops what expired; false when nothing is left (the entry is removed).
+    std::function<bool(V&, int64_t)> clean;
+    explicit operator bool() const { return static_cast<bool>(clean); }
+  };
 
   KeyedStateTable(HashMapStateBackend<K>& backend, std::string name)
       : KeyGroupedState(std::move(name)), backend_(backend) {
@@ -245,9 +342,22 @@ class KeyedStateTable final : public KeyGroupedState {
   KeyedStateTable(const KeyedStateTable&) = delete;
   KeyedStateTable& operator=(const KeyedStateTable&) = delete;
 
-  /// The value of (current key, ns), or null.
+  /// The value of (current key, ns) for reading and writing, or null. Under a running
+  /// snapshot this may copy the key's table chunk: use peek() to only read.
   V* get(const N& ns) {
     Slot* slot = groupTable().find(backend_.currentKey());
+    if (slot == nullptr) return nullptr;
+    if constexpr (kSingleNamespace) {
+      (void)ns;
+      return slot;
+    } else {
+      size_t i = slot->find(ns);
+      return i == kNone ? nullptr : &slot->items[i].second;
+    }
+  }
+  /// The value of (current key, ns) for reading only, or null. Valid until the next write.
+  const V* peek(const N& ns) {
+    const Slot* slot = std::as_const(groupTable()).find(backend_.currentKey());
     if (slot == nullptr) return nullptr;
     if constexpr (kSingleNamespace) {
       (void)ns;
@@ -312,7 +422,7 @@ class KeyedStateTable final : public KeyGroupedState {
   /// Calls `fn(namespace)` for every namespace of the current key.
   template <typename Fn>
   void forEachNamespace(Fn&& fn) {
-    Slot* slot = groupTable().find(backend_.currentKey());
+    const Slot* slot = std::as_const(groupTable()).find(backend_.currentKey());
     if (slot == nullptr) return;
     if constexpr (kSingleNamespace) {
       fn(VoidNamespace{});
@@ -324,7 +434,7 @@ class KeyedStateTable final : public KeyGroupedState {
   std::vector<K> keys(const N& ns) {
     std::vector<K> out;
     for (auto& t : tables_) {
-      t.forEach([&](const K& key, Slot& slot) {
+      t.forEach([&](const K& key, const Slot& slot) {
         if constexpr (kSingleNamespace) {
           (void)ns;
           (void)slot;
@@ -355,16 +465,22 @@ class KeyedStateTable final : public KeyGroupedState {
     return n;
   }
 
-  /// Sets the cleanup run on entries before snapshots (TTL cleanup on full snapshot).
+  /// Sets the cleanup run on entries before snapshots (TTL cleanup on full snapshot): expired
+  /// values are left out of snapshots (the table itself keeps them until read or cleaned up
+  /// incrementally).
   void setSnapshotCleanup(EntryCleanup cleanup) { snapshotCleanup_ = std::move(cleanup); }
   /// Visits up to `entries` keys after the last one visited, wrapping around all key groups,
-  /// and removes those `cleanup` rejects (Flink's incremental TTL cleanup of the heap backend).
-  void cleanupIncrementally(size_t entries, const EntryCleanup& cleanup) {
+  /// and removes what `cleanup` finds expired at time `now()` (ms, asked at most once)
+  /// (Flink's incremental TTL cleanup of the heap backend). Values with nothing expired are
+  /// only read (no copy-on-write).
+  template <typename Now>
+  void cleanupIncrementally(size_t entries, const EntryCleanup& cleanup, Now&& now) {
     if (tables_.empty()) return;
     // Stops after `entries` occupied slots, or once every slot of every key group was seen.
     size_t visited = 0;
     size_t slotsLeft = tables_.size();
     for (const auto& t : tables_) slotsLeft += t.capacity();
+    std::optional<int64_t> time;
     while (visited < entries && slotsLeft-- > 0) {
       Table& t = tables_[cursorGroup_];
       if (cursorSlot_ >= t.capacity()) {
@@ -375,41 +491,30 @@ class KeyedStateTable final : public KeyGroupedState {
       size_t i = cursorSlot_++;
       if (!t.occupied(i)) continue;
       ++visited;
-      if (!cleanEntry(t.slotAt(i).value, cleanup)) {
+      if (!time) time = now();
+      if (!anyExpired(std::as_const(t).slotAt(i).value, cleanup, *time)) continue;
+      if (!cleanEntry(t.slotAt(i).value, cleanup, *time)) {
         t.eraseAt(i);
         cursorSlot_ = i;  // erasure may have moved a later entry into slot i
       }
     }
   }
 
-  void snapshotKeyGroup(int index, DataOutputView& out) override {
-    if constexpr (Serializable<K> && Serializable<N> && Serializable<V>) {
-      Table& t = table(index);
+  std::unique_ptr<KeyGroupedStateSnapshot> snapshotState() override {
+    if constexpr (Serializable<K> && Serializable<N> && Serializable<V> && Table::kCanFreeze) {
+      auto snap = std::make_unique<Snapshot>();
+      snap->tables.reserve(tables_.size());
+      for (Table& t : tables_) snap->tables.push_back(t.freeze());
       if (snapshotCleanup_) {
-        for (size_t i = 0; i < t.capacity();) {
-          if (t.occupied(i) && !cleanEntry(t.slotAt(i).value, snapshotCleanup_)) {
-            t.eraseAt(i);  // may move a later entry into slot i: look at it again
-          } else {
-            ++i;
-          }
-        }
+        snap->cleanup = snapshotCleanup_;
+        snap->now = backend_.ttlTime();
       }
-      out.writeVarUint(t.size());
-      t.forEach([&](const K& key, const Slot& slot) {
-        TypeSerializer<K>::serialize(key, out);
-        if constexpr (kSingleNamespace) {
-          TypeSerializer<V>::serialize(slot, out);
-        } else {
-          out.writeVarUint(slot.items.size());
-          for (const auto& [n, v] : slot.items) {
-            TypeSerializer<N>::serialize(n, out);
-            TypeSerializer<V>::serialize(v, out);
-          }
-        }
-      });
+      return snap;
+    } else if constexpr (!Table::kCanFreeze) {
+      throw SluiceException("keyed state '" + stateName() +
+                            "' cannot be snapshotted: its value type cannot be copied (snapshots "
+                            "copy values written while they are serialized)");
     } else {
-      (void)index;
-      (void)out;
       detail::throwNotSerializable(stateName());
     }
   }
@@ -458,6 +563,17 @@ class KeyedStateTable final : public KeyGroupedState {
     std::vector<std::pair<N, V>> items;
     std::unique_ptr<std::unordered_map<N, size_t, NamespaceHash<N>>> index;
 
+    Entries() = default;
+    Entries(Entries&&) noexcept = default;
+    Entries& operator=(Entries&&) noexcept = default;
+    // Copied by copy-on-write snapshots (a chunk written while a snapshot shares it).
+    Entries(const Entries& o) requires std::is_copy_constructible_v<std::pair<N, V>>
+        : items(o.items) {
+      if (o.index) {
+        index = std::make_unique<std::unordered_map<N, size_t, NamespaceHash<N>>>(*o.index);
+      }
+    }
+
     size_t find(const N& ns) const {
       if (index) {
         auto it = index->find(ns);
@@ -492,13 +608,23 @@ class KeyedStateTable final : public KeyGroupedState {
   using Slot = std::conditional_t<kSingleNamespace, V, Entries>;
   using Table = FlatHashMap<K, Slot, StateKeyHash<K>>;
 
-  // False when the whole entry is to be removed.
-  static bool cleanEntry(Slot& slot, const EntryCleanup& cleanup) {
+  static bool anyExpired(const Slot& slot, const EntryCleanup& cleanup, int64_t now) {
     if constexpr (kSingleNamespace) {
-      return cleanup(slot);
+      return cleanup.expired(slot, now);
+    } else {
+      for (const auto& item : slot.items) {
+        if (cleanup.expired(item.second, now)) return true;
+      }
+      return false;
+    }
+  }
+  // False when the whole entry is to be removed.
+  static bool cleanEntry(Slot& slot, const EntryCleanup& cleanup, int64_t now) {
+    if constexpr (kSingleNamespace) {
+      return cleanup.clean(slot, now);
     } else {
       for (size_t i = 0; i < slot.items.size();) {
-        if (cleanup(slot.items[i].second)) {
+        if (cleanup.clean(slot.items[i].second, now)) {
           ++i;
         } else {
           slot.removeAt(i);
@@ -507,6 +633,66 @@ class KeyedStateTable final : public KeyGroupedState {
       return !slot.items.empty();
     }
   }
+
+  // The frozen tables of one snapshotState(), with the snapshot's TTL filter and time.
+  struct Snapshot final : KeyGroupedStateSnapshot {
+    std::vector<typename Table::Frozen> tables;
+    EntryCleanup cleanup;
+    int64_t now = 0;
+
+    void writeKeyGroup(int index, DataOutputView& out) const override {
+      if constexpr (Serializable<K> && Serializable<N> && Serializable<V>) {
+        if (static_cast<size_t>(index) >= tables.size()) {
+          out.writeVarUint(0);  // the state never had a value
+          return;
+        }
+        const typename Table::Frozen& t = tables[static_cast<size_t>(index)];
+        if (!cleanup) {
+          out.writeVarUint(t.size());
+          t.forEach([&](const K& key, const Slot& slot) { writeEntry(key, slot, out); });
+          return;
+        }
+        // Expired values are left out: the entry count is known only at the end.
+        DataOutputView body;
+        uint64_t count = 0;
+        t.forEach([&](const K& key, const Slot& slot) {
+          if (!anyExpired(slot, cleanup, now)) {
+            writeEntry(key, slot, body);
+            ++count;
+            return;
+          }
+          Slot copy(slot);  // the cleanup changes values: never the shared one
+          if (cleanEntry(copy, cleanup, now)) {
+            writeEntry(key, copy, body);
+            ++count;
+          }
+        });
+        out.writeVarUint(count);
+        out.writeBytes(body.data(), body.size());
+      } else {
+        (void)index;
+        (void)out;
+      }
+    }
+    static void writeEntry(const K& key, const Slot& slot, DataOutputView& out) {
+      if constexpr (Serializable<K> && Serializable<N> && Serializable<V>) {
+        TypeSerializer<K>::serialize(key, out);
+        if constexpr (kSingleNamespace) {
+          TypeSerializer<V>::serialize(slot, out);
+        } else {
+          out.writeVarUint(slot.items.size());
+          for (const auto& [n, v] : slot.items) {
+            TypeSerializer<N>::serialize(n, out);
+            TypeSerializer<V>::serialize(v, out);
+          }
+        }
+      } else {
+        (void)key;
+        (void)slot;
+        (void)out;
+      }
+    }
+  };
 
   Table& table(int index) {
     if (tables_.empty()) tables_.resize(static_cast<size_t>(backend_.numberOfKeyGroups()));
@@ -768,25 +954,33 @@ class KeyedStateStore {
     std::vector<K> keys(const N& ns) override { return table.keys(ns); }
     void clearCurrent() override { table.remove(store.namespace_); }
     int64_t now() const { return store.backend_.ttlTime(); }
-    // Wires the TTL cleanups; `clean` is the cleanup of one stored entry at time `now`.
-    void setupTtl(std::function<bool(Stored&, int64_t)> clean) {
+    // Wires the TTL cleanups of one stored entry at a time (ms): `expired` tells whether
+    // anything of it expired, `clean` drops that (false: nothing left). Both get a copy of the
+    // TTL configuration, never `this`: snapshots run them on another thread.
+    void setupTtl(std::function<bool(const Stored&, int64_t)> expired,
+                  std::function<bool(Stored&, int64_t)> clean) {
       if constexpr (kTtl) {
-        auto bound = [this, clean](Stored& v) { return clean(v, now()); };
-        if (ttl.cleanupFullSnapshot) table.setSnapshotCleanup(bound);
+        typename KeyedStateTable<K, N, Stored>::EntryCleanup c{std::move(expired),
+                                                               std::move(clean)};
+        if (ttl.cleanupFullSnapshot) table.setSnapshotCleanup(c);
         if (ttl.incrementalCleanupSize > 0) {
-          incremental = bound;
+          incremental = std::move(c);
           if (ttl.runCleanupForEveryRecord) {
             store.backend_.addKeySelectionListener([this] { cleanup(); });
           }
         }
       } else {
+        (void)expired;
         (void)clean;
       }
     }
     // Incremental TTL cleanup on a state access (before it, so the access sees a stable table).
     void cleanup() {
       if constexpr (kTtl) {
-        if (incremental) table.cleanupIncrementally(ttl.incrementalCleanupSize, incremental);
+        if (incremental) {
+          table.cleanupIncrementally(ttl.incrementalCleanupSize, incremental,
+                                     [this] { return now(); });
+        }
       }
     }
     KeyedStateStore& store;
@@ -802,26 +996,30 @@ class KeyedStateStore {
     ValueImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
         : Base(s, name, c) {
       if constexpr (kTtl) {
-        this->setupTtl([this](TtlValue<V>& v, int64_t t) { return !this->ttl.isExpired(v, t); });
+        StateTtlConfig ttl = this->ttl;
+        this->setupTtl([ttl](const TtlValue<V>& v, int64_t t) { return ttl.isExpired(v, t); },
+                       [ttl](TtlValue<V>& v, int64_t t) { return !ttl.isExpired(v, t); });
       }
     }
     std::optional<V> value() override {
       const N& ns = this->store.namespace_;
       if constexpr (kTtl) {
         this->cleanup();
-        TtlValue<V>* v = this->table.get(ns);
+        const TtlValue<V>* v = this->table.peek(ns);
         if (v == nullptr) return std::nullopt;
         int64_t t = this->now();
         if (this->ttl.isExpired(*v, t)) {
           std::optional<V> out;
-          if (this->ttl.returnExpired()) out = std::move(v->value);
+          if (this->ttl.returnExpired()) out = v->value;
           this->table.remove(ns);
           return out;
         }
-        if (this->ttl.updateOnRead()) v->lastAccessTimestamp = t;
-        return v->value;
+        if (!this->ttl.updateOnRead()) return v->value;
+        TtlValue<V>* w = this->table.get(ns);  // v may be stale once written
+        w->lastAccessTimestamp = t;
+        return w->value;
       } else {
-        V* v = this->table.get(ns);
+        const V* v = this->table.peek(ns);
         return v ? std::optional<V>(*v) : std::nullopt;
       }
     }
@@ -844,10 +1042,16 @@ class KeyedStateStore {
     ListImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
         : Base(s, name, c) {
       if constexpr (kTtl) {
-        this->setupTtl([this](std::vector<Element>& list, int64_t t) {
-          std::erase_if(list, [&](const Element& e) { return this->ttl.isExpired(e, t); });
-          return !list.empty();
-        });
+        StateTtlConfig ttl = this->ttl;
+        this->setupTtl(
+            [ttl](const std::vector<Element>& list, int64_t t) {
+              return std::any_of(list.begin(), list.end(),
+                                 [&](const Element& e) { return ttl.isExpired(e, t); });
+            },
+            [ttl](std::vector<Element>& list, int64_t t) {
+              std::erase_if(list, [&](const Element& e) { return ttl.isExpired(e, t); });
+              return !list.empty();
+            });
       }
     }
     const std::vector<T>& get() override {
@@ -870,7 +1074,7 @@ class KeyedStateStore {
         return scratch;
       } else {
         static const std::vector<T> kEmpty;
-        std::vector<T>* v = this->table.get(ns);
+        const std::vector<T>* v = this->table.peek(ns);
         return v ? *v : kEmpty;
       }
     }
@@ -917,28 +1121,39 @@ class KeyedStateStore {
     MapImpl(KeyedStateStore& s, const std::string& name, const std::optional<StateTtlConfig>& c)
         : Base(s, name, c) {
       if constexpr (kTtl) {
-        this->setupTtl([this](Map& m, int64_t t) {
-          std::erase_if(m, [&](const auto& e) { return this->ttl.isExpired(e.second, t); });
-          return !m.empty();
-        });
+        StateTtlConfig ttl = this->ttl;
+        this->setupTtl(
+            [ttl](const Map& m, int64_t t) {
+              return std::any_of(m.begin(), m.end(),
+                                 [&](const auto& e) { return ttl.isExpired(e.second, t); });
+            },
+            [ttl](Map& m, int64_t t) {
+              std::erase_if(m, [&](const auto& e) { return ttl.isExpired(e.second, t); });
+              return !m.empty();
+            });
       }
     }
     std::optional<UV> get(const UK& key) override {
       this->cleanup();
-      Map* m = this->table.get(this->store.namespace_);
+      const Map* m = this->table.peek(this->store.namespace_);
       if (m == nullptr) return std::nullopt;
       auto it = m->find(key);
       if (it == m->end()) return std::nullopt;
       if constexpr (kTtl) {
         int64_t t = this->now();
-        if (this->ttl.isExpired(it->second, t)) {
-          std::optional<UV> out;
-          if (this->ttl.returnExpired()) out = std::move(it->second.value);
-          eraseEntry(*m, it);
-          return out;
+        bool expired = this->ttl.isExpired(it->second, t);
+        if (!expired && !this->ttl.updateOnRead()) return it->second.value;
+        std::optional<UV> out;
+        if (!expired || this->ttl.returnExpired()) out = it->second.value;
+        // Written: m may be stale once the table copied its chunk.
+        Map* w = this->table.get(this->store.namespace_);
+        auto wit = w->find(key);
+        if (expired) {
+          eraseEntry(*w, wit);
+        } else {
+          wit->second.lastAccessTimestamp = t;
         }
-        if (this->ttl.updateOnRead()) it->second.lastAccessTimestamp = t;
-        return it->second.value;
+        return out;
       } else {
         return it->second;
       }
@@ -956,21 +1171,21 @@ class KeyedStateStore {
       if constexpr (kTtl) {
         return get(key).has_value();
       } else {
-        Map* m = this->table.get(this->store.namespace_);
+        const Map* m = this->table.peek(this->store.namespace_);
         return m != nullptr && m->count(key) > 0;
       }
     }
     void remove(const UK& key) override {
+      const Map* present = this->table.peek(this->store.namespace_);
+      if (present == nullptr || present->count(key) == 0) return;  // nothing to write
       Map* m = this->table.get(this->store.namespace_);
-      if (m == nullptr) return;
       auto it = m->find(key);
       if (it != m->end()) eraseEntry(*m, it);
     }
     const std::map<UK, UV>& entries() override {
-      Map* m = this->table.get(this->store.namespace_);
       if constexpr (kTtl) {
         this->cleanup();
-        m = this->table.get(this->store.namespace_);
+        Map* m = this->table.get(this->store.namespace_);
         scratch.clear();
         if (m == nullptr) return scratch;
         int64_t t = this->now();
@@ -984,6 +1199,7 @@ class KeyedStateStore {
         return scratch;
       } else {
         static const Map kEmpty;
+        const Map* m = this->table.peek(this->store.namespace_);
         return m ? *m : kEmpty;
       }
     }
@@ -991,7 +1207,7 @@ class KeyedStateStore {
       if constexpr (kTtl) {
         return entries().empty();
       } else {
-        return this->table.get(this->store.namespace_) == nullptr;
+        return this->table.peek(this->store.namespace_) == nullptr;
       }
     }
     void clear() override { this->table.remove(this->store.namespace_); }
@@ -1015,14 +1231,16 @@ class KeyedStateStore {
              Add a, Result r)
         : Base(s, name, c), addFn(std::move(a)), resultFn(std::move(r)) {
       if constexpr (kTtl) {
-        this->setupTtl([this](Stored& v, int64_t t) { return !this->ttl.isExpired(v, t); });
+        StateTtlConfig ttl = this->ttl;
+        this->setupTtl([ttl](const Stored& v, int64_t t) { return ttl.isExpired(v, t); },
+                       [ttl](Stored& v, int64_t t) { return !ttl.isExpired(v, t); });
       }
     }
     std::optional<OUT> get() override {
       const N& ns = this->store.namespace_;
       if constexpr (kTtl) {
         this->cleanup();
-        Stored* v = this->table.get(ns);
+        const Stored* v = this->table.peek(ns);
         if (v == nullptr) return std::nullopt;
         int64_t t = this->now();
         if (this->ttl.isExpired(*v, t)) {
@@ -1031,10 +1249,10 @@ class KeyedStateStore {
           this->table.remove(ns);
           return out;
         }
-        if (this->ttl.updateOnRead()) v->lastAccessTimestamp = t;
-        return resultFn(v->value);
+        if (this->ttl.updateOnRead()) this->table.get(ns)->lastAccessTimestamp = t;
+        return resultFn(this->table.peek(ns)->value);  // v may be stale once written
       } else {
-        ACC* acc = this->table.get(ns);
+        const ACC* acc = this->table.peek(ns);
         return acc ? std::optional<OUT>(resultFn(*acc)) : std::nullopt;
       }
     }
