@@ -478,6 +478,18 @@ TEST(ConfigOptionsTest, RegistryAndKnownKeys) {
       "execution.checkpointing.savepoint-dir",
       "execution.savepoint.path",
       "execution.savepoint.ignore-unclaimed-state",
+      "restart-strategy.type",
+      "restart-strategy.fixed-delay.attempts",
+      "restart-strategy.fixed-delay.delay",
+      "restart-strategy.failure-rate.max-failures-per-interval",
+      "restart-strategy.failure-rate.failure-rate-interval",
+      "restart-strategy.failure-rate.delay",
+      "restart-strategy.exponential-delay.initial-backoff",
+      "restart-strategy.exponential-delay.max-backoff",
+      "restart-strategy.exponential-delay.backoff-multiplier",
+      "restart-strategy.exponential-delay.reset-backoff-threshold",
+      "restart-strategy.exponential-delay.jitter-factor",
+      "restart-strategy.exponential-delay.attempts-before-reset-backoff",
   };
   EXPECT_EQ(keys, expected);
   EXPECT_TRUE(isKnownKey("state.checkpoints.dir"));

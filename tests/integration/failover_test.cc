@@ -317,9 +317,17 @@ void runSequenceJob(bool unaligned) {
   ASSERT_EQ(last.size(), static_cast<size_t>(kSeqKeys));
   for (const auto& [k, s] : last) EXPECT_EQ(s, kSeqPerKey - 1) << "key " << k;
   EXPECT_EQ(r.lastAttemptTotals()["random-failures"], kSeqKeys * kSeqPerKey);
+  int64_t inFlight = 0;
+  for (const CheckpointStats& s : client->checkpointStatistics()) inFlight += s.channelStateBytes;
+  if (unaligned) {
+    EXPECT_GT(inFlight, 0) << "no unaligned checkpoint stored in-flight data";
+  } else {
+    EXPECT_EQ(inFlight, 0);
+  }
 }
 
 TEST(Failover, SequenceCheckerWithRandomFailuresAligned) { runSequenceJob(false); }
+TEST(Failover, SequenceCheckerWithRandomFailuresUnaligned) { runSequenceJob(true); }
 
 // ---- (c) ---------------------------------------------------------------------------------------
 

@@ -513,7 +513,7 @@ TEST(CheckpointStorageTest, LoadErrorsAreClear) {
 
   // A newer format version with a valid checksum.
   bytes = valid;
-  const uint32_t version = 2;
+  const uint32_t version = FileCheckpointStorage::kMetadataVersion + 1;
   std::memcpy(bytes.data() + 8, &version, 4);
   uLong crc = crc32(0L, Z_NULL, 0);
   crc = crc32(crc, bytes.data(), 20);
@@ -521,8 +521,9 @@ TEST(CheckpointStorageTest, LoadErrorsAreClear) {
   const auto crc32Value = static_cast<uint32_t>(crc);
   std::memcpy(bytes.data() + 20, &crc32Value, 4);
   writeBytes(metadata, bytes);
-  expectThrowWith<SerializationException>([&] { FileCheckpointStorage::load(dir); },
-                                          {"unsupported format version 2", metadata.string()});
+  expectThrowWith<SerializationException>(
+      [&] { FileCheckpointStorage::load(dir); },
+      {"unsupported format version " + std::to_string(version), metadata.string()});
 
   // Checksum mismatch.
   bytes = valid;

@@ -127,8 +127,14 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(
   p.checkpoint.checkpointId = p.id;
   p.checkpoint.timestamp = p.timestamp;
   pending_ = std::move(p);
+  // Unaligned from the first barrier, or aligned switching to unaligned after the aligned
+  // checkpoint timeout (execution.checkpointing.aligned-checkpoint-timeout); savepoints are
+  // always aligned, as Flink's.
+  bool unaligned = config_.isUnalignedCheckpointsEnabled();
   CheckpointBarrier barrier{pending_->id, pending_->timestamp,
-                            config_.isUnalignedCheckpointsEnabled(), false};
+                            unaligned && config_.getAlignedCheckpointTimeout() == 0,
+                            pending_->savepointDirectory.has_value(),
+                            unaligned ? config_.getAlignedCheckpointTimeout() : 0};
   // Sources are triggered under the lock: acknowledgements wait until the pending checkpoint
   // knows the coordinators' states.
   std::map<std::string, std::vector<uint8_t>> states;
@@ -220,6 +226,10 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   for (const auto& [id, op] : p.checkpoint.operators) {
     for (const auto& [index, st] : op.subtasks) {
       for (const auto& [kg, bytes] : st.keyedState.keyGroups) s.stateSizeBytes += bytes.size();
+      for (const auto& [c, bytes] : st.inputChannelState) s.channelStateBytes += bytes.size();
+      for (const auto& [c, bytes] : st.resultSubpartitionState) {
+        s.channelStateBytes += bytes.size();
+      }
       for (const auto& [name, state] : st.operatorState.states)
         s.stateSizeBytes += state.bytes.size();
     }
@@ -253,9 +263,10 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   stats_.push_back(s);
   if (s.completed) {
     consecutiveFailures_ = 0;
-    spdlog::info("{} {} of job {} completed in {} ms ({} bytes, alignment {} ms){}",
+    spdlog::info("{} {} of job {} completed in {} ms ({} bytes, {} in flight, alignment {} ms){}",
                  p.savepointDirectory ? "savepoint" : "checkpoint", p.id, jobId_, s.durationMillis,
-                 s.stateSizeBytes, s.maxAlignmentMillis, s.path.empty() ? "" : " at " + s.path);
+                 s.stateSizeBytes, s.channelStateBytes, s.maxAlignmentMillis,
+                 s.path.empty() ? "" : " at " + s.path);
     participants_.notifyComplete(p.id);
   } else {
     spdlog::warn("checkpoint {} of job {} could not be stored: {}", p.id, jobId_, s.failure);

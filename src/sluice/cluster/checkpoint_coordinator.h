@@ -23,9 +23,10 @@ namespace sluice {
 /// Statistics of one checkpoint (Flink's checkpoint statistics), times in ms.
 struct CheckpointStats {
   int64_t checkpointId = 0;
-  int64_t triggerTimestamp = 0;  ///< ms since the epoch
-  int64_t durationMillis = 0;    ///< trigger to completion (or abort)
-  int64_t stateSizeBytes = 0;    ///< keyed + operator state bytes over all subtasks
+  int64_t triggerTimestamp = 0;   ///< ms since the epoch
+  int64_t durationMillis = 0;     ///< trigger to completion (or abort)
+  int64_t stateSizeBytes = 0;     ///< keyed + operator state bytes over all subtasks
+  int64_t channelStateBytes = 0;  ///< in-flight buffers stored by unaligned checkpoints
   int64_t maxAlignmentMillis = 0;
   bool completed = false;
   std::string path;     ///< the chk-<n> directory when completed

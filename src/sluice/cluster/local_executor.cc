@@ -216,6 +216,7 @@ class ExecutionAttempt {
         task->setFailureListener([this](StreamTask& t) { onTaskFailed(t); });
         task->setAutoWatermarkInterval(options_.autoWatermarkIntervalMillis);
         task->setCheckpointingMode(options_.checkpointingMode);
+        task->setCheckpointingEnabled(options_.checkpointConfig.isCheckpointingEnabled());
         StreamTask* t = task.get();
         std::vector<int> chain = v.chain;
         task->setCheckpointHook(
@@ -223,7 +224,11 @@ class ExecutionAttempt {
               if (options_.checkpointHookForTesting) options_.checkpointHookForTesting(info, b, m);
               snapshotTask(*t, info, chain, b, m);
             });
-        task->setCheckpointAbortHook([this](int64_t id) {
+        task->setChannelStateHook([this, t](int64_t id, TaskChannelState state) {
+          completeChannelState(*t, id, std::move(state));
+        });
+        task->setCheckpointAbortHook([this, t](int64_t id) {
+          dropPendingAck(*t, id);
           checkpoints_.decline(id, "a task aborted the checkpoint (barrier alignment)", false);
         });
         for (int nodeId : v.chain) {
@@ -375,6 +380,54 @@ class ExecutionAttempt {
         task->setInputs(std::move(channels), std::move(bindings), std::move(handlers));
       }
     }
+    if (options_.restoreCheckpoint) restoreChannelState(tasksOf);
+  }
+
+  /// Hands each task the in-flight buffers an unaligned checkpoint stored with its head
+  /// operator. Channel state is restored only where the vertex and every vertex it exchanges
+  /// data with run at the parallelism the checkpoint was taken with (Flink rescales it with
+  /// special rules Sluice does not have yet).
+  void restoreChannelState(const std::vector<std::vector<StreamTask*>>& tasksOf) {
+    const auto& vertices = jobGraph_.vertices();
+    auto restored = [&](const JobVertex& v) -> const OperatorCheckpointState* {
+      auto it = options_.restoreCheckpoint->operators.find(jobGraph_.operatorId(v.chain.front()));
+      return it == options_.restoreCheckpoint->operators.end() ? nullptr : &it->second;
+    };
+    for (const auto& v : vertices) {
+      const OperatorCheckpointState* op = restored(v);
+      if (op == nullptr) continue;
+      bool any = false;
+      for (const auto& [subtask, st] : op->subtasks) {
+        any = any || !st.inputChannelState.empty() || !st.resultSubpartitionState.empty();
+      }
+      if (!any) continue;
+      std::vector<int> neighbours;
+      for (int e : v.inputs)
+        neighbours.push_back(jobGraph_.edges()[static_cast<size_t>(e)].sourceVertex);
+      for (int e : v.outputs)
+        neighbours.push_back(jobGraph_.edges()[static_cast<size_t>(e)].targetVertex);
+      bool same = op->parallelism == v.parallelism;
+      for (int n : neighbours) {
+        const OperatorCheckpointState* other = restored(vertices[static_cast<size_t>(n)]);
+        same = same && other != nullptr &&
+               other->parallelism == vertices[static_cast<size_t>(n)].parallelism;
+      }
+      if (!same) {
+        throw SluiceException(
+            "the checkpoint holds in-flight data (an unaligned checkpoint) of '" + v.name +
+            "', which can only be restored at the parallelism it was taken with, also for the "
+            "operators it exchanges data with; restore from an aligned checkpoint or a savepoint "
+            "to rescale");
+      }
+      for (const auto& [subtask, st] : op->subtasks) {
+        if (st.inputChannelState.empty() && st.resultSubpartitionState.empty()) continue;
+        TaskChannelState state;
+        state.inputChannels = st.inputChannelState;
+        state.resultSubpartitions = st.resultSubpartitionState;
+        tasksOf[static_cast<size_t>(v.id)][static_cast<size_t>(subtask)]->setRestoredChannelState(
+            std::move(state));
+      }
+    }
   }
 
   /// Gives operator `index` of `task` (stream node `nodeId`) its part of the restored state:
@@ -406,8 +459,9 @@ class ExecutionAttempt {
                           std::move(parts[static_cast<size_t>(info.indexOfSubtask)]));
   }
 
-  /// The checkpoint hook of every task (its thread): snapshots the chain's operators and
-  /// acknowledges, or declines when a snapshot fails.
+  /// The checkpoint hook of every task (its thread): snapshots the chain's operators (the
+  /// acknowledgement waits for the task's channel state, completeChannelState), or declines
+  /// when a snapshot fails.
   void snapshotTask(StreamTask& task, const TaskInfo& info, const std::vector<int>& chain,
                     const CheckpointBarrier& barrier, const CheckpointMetrics& metrics) {
     std::vector<CheckpointCoordinator::OperatorAck> acks;
@@ -433,8 +487,34 @@ class ExecutionAttempt {
                            true);
       return;
     }
-    checkpoints_.acknowledge(barrier.checkpointId, std::move(acks),
-                             metrics.alignmentDurationMillis());
+    std::lock_guard lock(pendingAcksMutex_);
+    pendingAcks_[{&task, barrier.checkpointId}] =
+        PendingAck{std::move(acks), metrics.alignmentDurationMillis()};
+  }
+
+  /// The channel state hook of every task (its thread), called once per checkpoint after the
+  /// snapshot: empty at once for aligned checkpoints, the in-flight buffers once the last
+  /// barrier arrived for unaligned ones. Acknowledges the task's snapshot with it, stored with
+  /// the chain's head operator (input channels) as Flink's OperatorSubtaskState.
+  void completeChannelState(StreamTask& task, int64_t checkpointId, TaskChannelState state) {
+    PendingAck pending;
+    {
+      std::lock_guard lock(pendingAcksMutex_);
+      auto it = pendingAcks_.find({&task, checkpointId});
+      if (it == pendingAcks_.end()) return;  // the snapshot was declined
+      pending = std::move(it->second);
+      pendingAcks_.erase(it);
+    }
+    if (!pending.acks.empty()) {
+      pending.acks.front().state.inputChannelState = std::move(state.inputChannels);
+      pending.acks.front().state.resultSubpartitionState = std::move(state.resultSubpartitions);
+    }
+    checkpoints_.acknowledge(checkpointId, std::move(pending.acks), pending.alignmentMillis);
+  }
+
+  void dropPendingAck(StreamTask& task, int64_t checkpointId) {
+    std::lock_guard lock(pendingAcksMutex_);
+    pendingAcks_.erase({&task, checkpointId});
   }
 
   const JobEdge& jobEdgeOf(int streamEdge) const {
@@ -476,6 +556,13 @@ class ExecutionAttempt {
   std::string failure_;
   bool cancelRequested_ = false;
   bool released_ = false;
+  // Snapshots taken, waiting for their task's channel state before they are acknowledged.
+  struct PendingAck {
+    std::vector<CheckpointCoordinator::OperatorAck> acks;
+    int64_t alignmentMillis = 0;
+  };
+  std::mutex pendingAcksMutex_;
+  std::map<std::pair<StreamTask*, int64_t>, PendingAck> pendingAcks_;
 };
 
 /// The job: its checkpoint coordinator, the running execution attempt, and the failover loop

@@ -1,6 +1,8 @@
 #include "sluice/connectors/file_sink.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +11,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <system_error>
+#include <utility>
 
 #include "sluice/core/clock.h"
 
@@ -185,12 +189,20 @@ struct RowFileWriter::Bucket {
 
 RowFileWriter::RowFileWriter(std::string basePath, DefaultRollingPolicy policy,
                              OutputFileConfig fileConfig, int subtaskIndex,
-                             ProcessingTimeService* timeService, int64_t bucketCheckIntervalMillis)
+                             ProcessingTimeService* timeService, int64_t bucketCheckIntervalMillis,
+                             PartCommitMode commitMode, bool rollOnCheckpoint)
     : basePath_(std::move(basePath)),
       policy_(policy),
       fileConfig_(std::move(fileConfig)),
       subtaskIndex_(subtaskIndex),
-      timeService_(timeService) {
+      timeService_(timeService),
+      commitMode_(commitMode),
+      rollOnCheckpoint_(rollOnCheckpoint) {
+  if (rollOnCheckpoint_) {
+    // OnCheckpointRollingPolicy: never by size or time.
+    constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+    policy_ = DefaultRollingPolicy{kNever, kNever, kNever};
+  }
   std::random_device rd;
   std::seed_seq seed{rd(), rd(), rd(), rd()};
   rng_.seed(seed);
@@ -209,7 +221,7 @@ RowFileWriter::RowFileWriter(std::string basePath, DefaultRollingPolicy policy,
                       " is not writable: " + errnoText(errno));
   }
 
-  if (timeService_ != nullptr) {
+  if (timeService_ != nullptr && !rollOnCheckpoint_) {
     checkIntervalMillis_ = bucketCheckIntervalMillis;
     if (checkIntervalMillis_ <= 0) {
       int64_t smaller = std::min(policy_.rolloverIntervalMillis, policy_.inactivityIntervalMillis);
@@ -308,13 +320,22 @@ void RowFileWriter::writeBuffer(Bucket& bucket) {
   bucket.buffer.clear();
 }
 
-void RowFileWriter::commitPart(Bucket& bucket) {
+void RowFileWriter::closePart(Bucket& bucket) {
   writeBuffer(bucket);
   int fd = bucket.fd;
   bucket.fd = -1;
+  if (commitMode_ == PartCommitMode::kOnCheckpoint && ::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw IOException("Cannot sync the part file " + bucket.inProgressPath + ": " + errnoText(err));
+  }
   if (::close(fd) != 0) {
     throw IOException("Cannot close the part file " + bucket.inProgressPath + ": " +
                       errnoText(errno));
+  }
+  if (commitMode_ == PartCommitMode::kOnCheckpoint) {
+    pending_.push_back(FileSinkCommittable{bucket.id, bucket.inProgressPath, bucket.finalPath});
+    return;
   }
   if (::rename(bucket.inProgressPath.c_str(), bucket.finalPath.c_str()) != 0) {
     throw IOException("Cannot commit the part file " + bucket.inProgressPath + " as " +
@@ -331,7 +352,7 @@ void RowFileWriter::write(std::string_view bucketId, std::string_view bytes) {
   bucket.size += static_cast<int64_t>(bytes.size());
   bucket.writtenSinceCheck = true;
   if (bucket.buffer.size() >= kBufferSize) writeBuffer(bucket);
-  if (bucket.size >= policy_.partSizeBytes) commitPart(bucket);
+  if (bucket.size >= policy_.partSizeBytes) closePart(bucket);
 }
 
 void RowFileWriter::onProcessingTime(int64_t now) {
@@ -345,7 +366,7 @@ void RowFileWriter::onProcessingTime(int64_t now) {
       }
       if (now - b.creationTime >= policy_.rolloverIntervalMillis ||
           now - b.lastUpdateTime >= policy_.inactivityIntervalMillis) {
-        commitPart(b);
+        closePart(b);
       }
     }
     if (b.fd < 0) {
@@ -362,19 +383,108 @@ void RowFileWriter::flush(bool endOfInput) {
   for (auto& [id, b] : buckets_) {
     if (b->fd < 0) continue;
     if (endOfInput) {
-      commitPart(*b);
+      closePart(*b);
     } else {
       writeBuffer(*b);
     }
   }
 }
 
+std::vector<FileSinkCommittable> RowFileWriter::prepareCommit() {
+  for (auto& [id, b] : buckets_) {
+    // Flink's shouldRollOnCheckpoint: OnCheckpointRollingPolicy always, DefaultRollingPolicy
+    // when the part exceeds the part size.
+    if (b->fd >= 0 && (rollOnCheckpoint_ || b->size > policy_.partSizeBytes)) closePart(*b);
+  }
+  return std::exchange(pending_, {});
+}
+
+std::vector<FileWriterBucketState> RowFileWriter::snapshotState() {
+  std::vector<FileWriterBucketState> states;
+  if (commitMode_ != PartCommitMode::kOnCheckpoint) return states;
+  for (auto& [id, b] : buckets_) {
+    if (b->fd < 0) continue;
+    writeBuffer(*b);
+    if (::fsync(b->fd) != 0) {
+      throw IOException("Cannot sync the part file " + b->inProgressPath + ": " + errnoText(errno));
+    }
+    if (b->writtenSinceCheck) {
+      // As the bucket check would record it: a restored part's inactivity counts from here.
+      b->lastUpdateTime = currentProcessingTime();
+      b->writtenSinceCheck = false;
+    }
+    states.push_back(FileWriterBucketState{b->id, b->inProgressPath, b->finalPath, b->size,
+                                           b->creationTime, b->lastUpdateTime});
+  }
+  return states;
+}
+
+void RowFileWriter::restoreState(const std::vector<FileWriterBucketState>& states) {
+  for (const FileWriterBucketState& state : states) {
+    int fd;
+    do {
+      fd = ::open(state.inProgressPath.c_str(), O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      int err = errno;
+      throw IOException("Cannot resume the in-progress part file " + state.inProgressPath +
+                        " of the restored checkpoint: " + errnoText(err) +
+                        (err == ENOENT
+                             ? " (a later checkpoint may have published it as " + state.finalPath +
+                                   ": restore from the latest checkpoint; or it was removed)"
+                             : ""));
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || st.st_size < state.validLength) {
+      int err = errno;
+      ::close(fd);
+      throw IOException("Cannot resume the in-progress part file " + state.inProgressPath +
+                        ": it holds " + std::to_string(st.st_size) + " bytes, the checkpoint " +
+                        std::to_string(state.validLength) +
+                        (st.st_size == 0 && err != 0 ? " (" + errnoText(err) + ")" : ""));
+    }
+    if (::ftruncate(fd, state.validLength) != 0 || ::lseek(fd, 0, SEEK_END) < 0) {
+      int err = errno;
+      ::close(fd);
+      throw IOException("Cannot truncate the in-progress part file " + state.inProgressPath +
+                        " to " + std::to_string(state.validLength) + " bytes: " + errnoText(err));
+    }
+    Bucket& bucket = bucketFor(state.bucketId);
+    if (bucket.fd >= 0) {
+      // Rescaling gave this subtask two open parts of one bucket: keep the first open and roll
+      // this one (Flink's FileWriterBucket#merge).
+      Bucket other;
+      other.id = state.bucketId;
+      other.fd = fd;
+      other.inProgressPath = state.inProgressPath;
+      other.finalPath = state.finalPath;
+      closePart(other);
+      continue;
+    }
+    bucket.dirCreated = true;
+    bucket.fd = fd;
+    bucket.inProgressPath = state.inProgressPath;
+    bucket.finalPath = state.finalPath;
+    bucket.size = state.validLength;
+    bucket.creationTime = state.creationTime;
+    bucket.lastUpdateTime = state.lastUpdateTime;
+    bucket.writtenSinceCheck = false;
+    if (bucket.buffer.capacity() < kBufferSize) bucket.buffer.reserve(kBufferSize);
+  }
+}
+
 void RowFileWriter::close() {
   if (closed_) return;
   closed_ = true;
+  if (commitMode_ == PartCommitMode::kOnCheckpoint) {
+    // Never publish here: after a failure the open parts hold records of no checkpoint; after
+    // end of input there are none (flush(true) closed them for commit).
+    abandonParts();
+    return;
+  }
   try {
     for (auto& [id, b] : buckets_) {
-      if (b->fd >= 0) commitPart(*b);
+      if (b->fd >= 0) closePart(*b);
     }
   } catch (...) {
     abandonParts();
@@ -387,6 +497,42 @@ void RowFileWriter::abandonParts() noexcept {
     if (b->fd >= 0) {
       ::close(b->fd);
       b->fd = -1;
+    }
+  }
+}
+
+// ---- FileCommitter ------------------------------------------------------------------------
+
+FileCommitter::Result FileCommitter::commitPart(const FileSinkCommittable& committable) {
+  if (::rename(committable.pendingPath.c_str(), committable.finalPath.c_str()) == 0) {
+    return Result::kCommitted;
+  }
+  int err = errno;
+  if (err == ENOENT) {
+    std::error_code ec;
+    if (fs::exists(committable.finalPath, ec)) return Result::kAlreadyCommitted;
+    if (!fs::exists(committable.pendingPath, ec)) return Result::kMissing;
+  }
+  throw IOException("Cannot commit the part file " + committable.pendingPath + " as " +
+                    committable.finalPath + ": " + errnoText(err));
+}
+
+void FileCommitter::commit(std::vector<CommitRequest<FileSinkCommittable>>& requests) {
+  for (auto& request : requests) {
+    switch (commitPart(request.getCommittable())) {
+      case Result::kCommitted:
+        break;
+      case Result::kAlreadyCommitted:
+        request.signalAlreadyCommitted();
+        break;
+      case Result::kMissing: {
+        std::string reason = "neither the pending part file " +
+                             request.getCommittable().pendingPath + " nor its final file " +
+                             request.getCommittable().finalPath + " exists";
+        spdlog::warn("FileSink: cannot commit a part of a restored checkpoint: {}", reason);
+        request.signalFailedWithKnownReason(std::move(reason));
+        break;
+      }
     }
   }
 }

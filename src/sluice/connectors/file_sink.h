@@ -38,6 +38,45 @@ struct OutputFileConfig {
   std::string partSuffix;
 };
 
+/// Rolls the in-progress part file at every checkpoint and at no other time (Flink's
+/// OnCheckpointRollingPolicy): with checkpointing, every record becomes visible when the first
+/// checkpoint after it completes. Without checkpointing a part rolls only at end of input.
+/// Stateless value type.
+struct OnCheckpointRollingPolicy {};
+
+/// A part file closed for commit (Flink's FileSinkCommittable with its pending file): the
+/// committer makes it visible by renaming `pendingPath` to `finalPath`. Paths are as the
+/// writer built them from the sink's base path. Serialized into checkpoints with the aggregate
+/// TypeSerializer (the fields in order); do not reorder fields. Value type.
+struct FileSinkCommittable {
+  std::string bucketId;
+  std::string pendingPath;  ///< the closed, hidden in-progress file
+  std::string finalPath;    ///< its visible name
+  friend bool operator==(const FileSinkCommittable&, const FileSinkCommittable&) = default;
+};
+
+/// An in-progress part file in a checkpoint (Flink's FileWriterBucketState with its
+/// InProgressFileRecoverable): on restore the file is truncated to `validLength` and written
+/// on. Serialized with the aggregate TypeSerializer; do not reorder fields. Value type.
+struct FileWriterBucketState {
+  std::string bucketId;
+  std::string inProgressPath;
+  std::string finalPath;
+  int64_t validLength = 0;     ///< bytes of the part at the checkpoint
+  int64_t creationTime = 0;    ///< ms, processing time the part was opened
+  int64_t lastUpdateTime = 0;  ///< ms, last write seen by the bucket check
+  friend bool operator==(const FileWriterBucketState&, const FileWriterBucketState&) = default;
+};
+
+/// When a closed part file becomes visible.
+enum class PartCommitMode {
+  /// At once, when it rolls (at-least-once; the FileSink without checkpointing).
+  kOnRoll,
+  /// Through a committable, when the checkpoint after it completes (exactly-once; the FileSink
+  /// with checkpointing).
+  kOnCheckpoint,
+};
+
 class RowFileWriter;
 
 /// What a BucketAssigner may look at besides the record (Flink's BucketAssigner.Context).
@@ -132,19 +171,29 @@ class DateTimeBucketAssigner final : public BucketAssigner<T> {
 };
 
 /// The type-independent part of a FileSink subtask (Flink's FileWriter with its
-/// FileWriterBuckets): buckets, in-progress part files, rolling and committing. It receives
+/// FileWriterBuckets): buckets, in-progress part files, rolling and pre-committing. It receives
 /// each record already encoded.
 ///
 /// Part files: a record goes to the bucket's in-progress file
 /// `<bucketDir>/.<prefix>-<uuid>-<subtask>-<counter><suffix>.inprogress.<uuid2>` (hidden, so
-/// FileSource and most tools skip it). Rolling closes it and renames it to the finished name
-/// `<prefix>-<uuid>-<subtask>-<counter><suffix>`. `uuid` is random per writer, so runs into
-/// the same directory never collide; `counter` counts the parts of this writer from 0.
+/// FileSource and most tools skip it). Rolling closes it; committing renames it to the
+/// finished name `<prefix>-<uuid>-<subtask>-<counter><suffix>`. `uuid` is random per writer, so
+/// runs and attempts into the same directory never collide; `counter` counts the parts of this
+/// writer from 0.
 ///
-/// Commit semantics: until checkpointing exists, a part is committed (renamed to its finished
-/// name) when it rolls, at end of input (flush(true)), and on close(), also after a failure;
-/// so a failed job leaves the records written so far in finished parts (at-least-once with
-/// respect to a rerun). Exactly-once commits on checkpoint completion come with checkpointing.
+/// Commit semantics, by PartCommitMode:
+/// - kOnRoll (no checkpointing): a part is committed when it rolls, at end of input
+///   (flush(true)), and on close(), also after a failure; so a failed job leaves the records
+///   written so far in finished parts (at-least-once with respect to a rerun). prepareCommit()
+///   and snapshotState() return nothing.
+/// - kOnCheckpoint (exactly-once, Flink's FileSink): a rolled part is closed (fsync'ed) and
+///   becomes pending: prepareCommit() hands it out as a FileSinkCommittable, and FileCommitter
+///   renames it when the checkpoint completes. At each checkpoint, parts still open are
+///   fsync'ed and recorded by snapshotState() with their length; restoreState() truncates them
+///   to it and writes on, so what a failed attempt wrote after the checkpoint disappears. A
+///   part rolls at a checkpoint only with OnCheckpointRollingPolicy, or when it exceeds the
+///   part size (Flink's DefaultRollingPolicy#shouldRollOnCheckpoint). flush(true) closes every
+///   part as pending; close() never commits (files of a failed attempt stay hidden).
 ///
 /// Not thread-safe: every method runs on the task thread (the rolling timer is a mail).
 class RowFileWriter {
@@ -156,9 +205,12 @@ class RowFileWriter {
   /// wall clock) gets a repeating timer every `bucketCheckIntervalMillis` (0: half the
   /// smaller rolling interval, clamped to [1 s, 60 s]). Throws IOException naming the path
   /// when the base path cannot be created or is not a writable directory.
+  /// `commitMode` chooses the commit semantics (see the class); `rollOnCheckpoint` makes the
+  /// policy OnCheckpointRollingPolicy (then `policy` is ignored and there is no timer).
   RowFileWriter(std::string basePath, DefaultRollingPolicy policy, OutputFileConfig fileConfig,
                 int subtaskIndex, ProcessingTimeService* timeService,
-                int64_t bucketCheckIntervalMillis = 0);
+                int64_t bucketCheckIntervalMillis = 0,
+                PartCommitMode commitMode = PartCommitMode::kOnRoll, bool rollOnCheckpoint = false);
   /// Closes open files without committing them (their in-progress files remain).
   ~RowFileWriter();
   RowFileWriter(const RowFileWriter&) = delete;
@@ -171,19 +223,37 @@ class RowFileWriter {
   /// Rolls every part that is due by time at processing time `now` (ms); the timer calls it.
   /// Throws IOException as write().
   void onProcessingTime(int64_t now);
-  /// Writes buffered bytes to the in-progress files; with `endOfInput`, also commits every
-  /// open part. Throws IOException as write().
+  /// Writes buffered bytes to the in-progress files; with `endOfInput`, also rolls every open
+  /// part (kOnRoll: commits it; kOnCheckpoint: makes it pending). Throws IOException as write().
   void flush(bool endOfInput);
-  /// Commits every open part and stops the timer's effect; idempotent. Throws IOException
-  /// as write().
+  /// kOnCheckpoint: rolls the parts due at a checkpoint and returns every part that became
+  /// pending since the last call, in the order they rolled. kOnRoll: rolls (and commits) the
+  /// parts due at a checkpoint and returns nothing. Throws IOException as write().
+  std::vector<FileSinkCommittable> prepareCommit();
+  /// kOnCheckpoint: writes and fsyncs every open part and returns its state (one per open
+  /// bucket). kOnRoll: nothing. Throws IOException as write().
+  std::vector<FileWriterBucketState> snapshotState();
+  /// Resumes the in-progress parts of a checkpoint (any subtask's, any parallelism): truncates
+  /// each to its valid length and writes on. A second part of a bucket that already has one
+  /// open is rolled at once (Flink's FileWriterBucket#merge). Call before the first write.
+  /// Throws IOException naming the file when it is missing (e.g. the job restores from a
+  /// checkpoint older than one whose commit already published the part; restore from the
+  /// latest checkpoint instead) or shorter than the checkpoint recorded, or on a file error.
+  void restoreState(const std::vector<FileWriterBucketState>& states);
+  /// kOnRoll: commits every open part. kOnCheckpoint: closes open parts without committing
+  /// them. Stops the timer's effect; idempotent. Throws IOException as write().
   void close();
 
   /// Processing time now, ms since the epoch (the task's clock, or the wall clock).
   int64_t currentProcessingTime() const;
   /// The random id in this writer's part names.
   const std::string& uuid() const { return uuid_; }
-  /// Parts committed so far.
+  /// Parts committed (renamed) by this writer so far (kOnRoll; kOnCheckpoint commits through
+  /// FileCommitter).
   int64_t numCommittedParts() const { return committedParts_; }
+  /// Parts closed and waiting for prepareCommit() (kOnCheckpoint).
+  size_t numPendingParts() const { return pending_.size(); }
+  PartCommitMode commitMode() const { return commitMode_; }
   /// Buckets that currently have an open in-progress part.
   int numOpenParts() const;
   /// The effective bucket-check period, ms (0 when there is no time service).
@@ -194,7 +264,8 @@ class RowFileWriter {
   Bucket& bucketFor(std::string_view bucketId);
   void openPart(Bucket& bucket);
   void writeBuffer(Bucket& bucket);
-  void commitPart(Bucket& bucket);
+  /// Rolls the open part of `bucket`: commits it (kOnRoll) or makes it pending.
+  void closePart(Bucket& bucket);
   void abandonParts() noexcept;
   std::string randomUuid();
 
@@ -208,22 +279,55 @@ class RowFileWriter {
   std::string uuid_;
   int64_t nextPartCounter_ = 0;
   int64_t committedParts_ = 0;
+  PartCommitMode commitMode_;
+  bool rollOnCheckpoint_;
+  std::vector<FileSinkCommittable> pending_;
   std::unordered_map<std::string, std::unique_ptr<Bucket>> buckets_;
   Bucket* lastBucket_ = nullptr;  ///< cache of the last bucket written to
   bool closed_ = false;
+};
+
+/// Commits FileSink parts (Flink's FileCommitter): renames each committable's pending file to
+/// its final name. Idempotent: when the pending file is gone and the final file exists, the part
+/// was committed before (signalAlreadyCommitted); when both are gone (a restore from an old
+/// checkpoint whose parts were since removed) it logs a warning and drops the committable
+/// (signalFailedWithKnownReason), as Flink's commitAfterRecovery tolerates it. Stateless; runs
+/// on the sink's task thread.
+class FileCommitter final : public Committer<FileSinkCommittable> {
+ public:
+  enum class Result { kCommitted, kAlreadyCommitted, kMissing };
+  /// Throws IOException naming both paths when the rename fails otherwise.
+  void commit(std::vector<CommitRequest<FileSinkCommittable>>& requests) override;
+  /// Commits one part; throws IOException as commit().
+  static Result commitPart(const FileSinkCommittable& committable);
 };
 
 /// A sink of rows to files (Flink's FileSink in row format,
 /// `FileSink.forRowFormat(path, new SimpleStringEncoder<>())`): each record is encoded (by
 /// default its text, sluice::appendValue, plus "\n"), assigned a bucket (by default hourly
 /// DateTimeBucketAssigner buckets, as Flink's), and appended to the bucket's in-progress part
-/// file, which rolls by DefaultRollingPolicy. See RowFileWriter for file names and commit
-/// semantics.
+/// file, which rolls by DefaultRollingPolicy or OnCheckpointRollingPolicy. See RowFileWriter
+/// for file names.
+///
+/// Exactly-once with checkpointing (StreamOperatorContext::checkpointingEnabled): a
+/// TwoPhaseCommittingSink (sink.h). Parts are written hidden and in progress; at each
+/// checkpoint barrier the parts that rolled since the last one (and every part, with
+/// OnCheckpointRollingPolicy) are closed and become FileSinkCommittables, and FileCommitter
+/// renames them to their visible names when that checkpoint completes. Parts still open are
+/// checkpointed with their length and resumed (truncated) on restore, so after any failure the
+/// visible files hold every record of the completed checkpoints exactly once; a restore at
+/// another parallelism redistributes parts and committables round-robin. A bounded job commits
+/// the rest at end of input. Records reach visible files one checkpoint after their part rolls:
+/// use OnCheckpointRollingPolicy for the lowest latency.
+///
+/// At-least-once without checkpointing: a part becomes visible when it rolls and at end of
+/// input, and open parts are published on close(), also after a failure (the behaviour before
+/// two-phase commit).
 ///
 /// Build with forRowFormat(basePath)...build(). Immutable once built; shared read-only by all
 /// subtasks, each of which gets its own writer, encoder and bucket-assigner copy.
 template <typename T>
-class FileSink final : public Sink<T> {
+class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
  public:
   /// Appends the bytes of one record, its delimiter included, to the string (Flink's Encoder).
   /// Called on the task thread, once per record; it may throw to fail the job.
@@ -238,6 +342,12 @@ class FileSink final : public Sink<T> {
     /// Replaces the rolling policy (default: DefaultRollingPolicy{}).
     RowFormatBuilder& withRollingPolicy(DefaultRollingPolicy policy) {
       policy_ = policy;
+      rollOnCheckpoint_ = false;
+      return *this;
+    }
+    /// Rolls parts at checkpoints only (Flink's OnCheckpointRollingPolicy).
+    RowFormatBuilder& withRollingPolicy(OnCheckpointRollingPolicy) {
+      rollOnCheckpoint_ = true;
       return *this;
     }
     /// Replaces the part file prefix and suffix (default: "part", "").
@@ -287,6 +397,7 @@ class FileSink final : public Sink<T> {
       sink->fileConfig_ = fileConfig_;
       sink->encoder_ = encoder_;
       sink->checkIntervalMillis_ = checkIntervalMillis_;
+      sink->rollOnCheckpoint_ = rollOnCheckpoint_;
       sink->assignerFactory_ =
           assignerFactory_ ? assignerFactory_ : []() -> std::unique_ptr<BucketAssigner<T>> {
         return std::make_unique<DateTimeBucketAssigner<T>>();
@@ -301,6 +412,7 @@ class FileSink final : public Sink<T> {
     BucketAssignerFactory assignerFactory_;
     Encoder encoder_;
     int64_t checkIntervalMillis_ = 0;
+    bool rollOnCheckpoint_ = false;
   };
 
   /// Starts building a row-format sink that writes under `basePath` (Flink's forRowFormat).
@@ -314,10 +426,16 @@ class FileSink final : public Sink<T> {
     return builder;
   }
 
-  /// A writer for one subtask. Throws IOException naming the path when the base path cannot be
-  /// created or written.
-  std::unique_ptr<SinkWriter<T>> createWriter(const WriterInitContext& context) const override {
+  /// A writer for one subtask, exactly-once when `context.checkpointingEnabled`. Throws
+  /// IOException naming the path when the base path cannot be created or written.
+  std::unique_ptr<CommittingSinkWriter<T, FileSinkCommittable>> createCommittingWriter(
+      const WriterInitContext& context) const override {
     return std::make_unique<Writer>(*this, context);
+  }
+  /// A FileCommitter.
+  std::unique_ptr<Committer<FileSinkCommittable>> createCommitter(
+      const CommitterInitContext&) const override {
+    return std::make_unique<FileCommitter>();
   }
 
   /// The directory the buckets are created in.
@@ -326,17 +444,25 @@ class FileSink final : public Sink<T> {
   const DefaultRollingPolicy& rollingPolicy() const { return policy_; }
   /// The part file prefix and suffix.
   const OutputFileConfig& outputFileConfig() const { return fileConfig_; }
+  /// Whether parts roll at checkpoints only (OnCheckpointRollingPolicy).
+  bool rollsOnCheckpoint() const { return rollOnCheckpoint_; }
+  /// Name of the writer's list state of in-progress parts (FileWriterBucketState).
+  static constexpr const char* kBucketStateName = "file-sink-bucket-states";
 
  private:
   FileSink() = default;
 
-  class Writer final : public SinkWriter<T> {
+  class Writer final : public CommittingSinkWriter<T, FileSinkCommittable>,
+                       public CheckpointedFunction {
    public:
     Writer(const FileSink& sink, const WriterInitContext& context)
         : assigner_(sink.assignerFactory_()),
           encoder_(sink.encoder_),
           file_(sink.basePath_, sink.policy_, sink.fileConfig_, context.subtaskIndex,
-                context.processingTimeService, sink.checkIntervalMillis_) {}
+                context.processingTimeService, sink.checkIntervalMillis_,
+                context.checkpointingEnabled ? PartCommitMode::kOnCheckpoint
+                                             : PartCommitMode::kOnRoll,
+                sink.rollOnCheckpoint_) {}
 
     void write(const T& value, const SinkContext& context) override {
       record_.clear();
@@ -351,7 +477,15 @@ class FileSink final : public Sink<T> {
       file_.write(bucketId_, record_);
     }
     void flush(bool endOfInput) override { file_.flush(endOfInput); }
+    std::vector<FileSinkCommittable> prepareCommit() override { return file_.prepareCommit(); }
     void close() override { file_.close(); }
+
+    void initializeState(FunctionInitializationContext& context) override {
+      state_ = &context.getOperatorStateStore().getListState(
+          ListStateDescriptor<FileWriterBucketState>(kBucketStateName));
+      if (context.isRestored()) file_.restoreState(state_->get());
+    }
+    void snapshotState(FunctionSnapshotContext&) override { state_->update(file_.snapshotState()); }
 
    private:
     // The assigner comes first: file_ registers a timer on itself as its last construction step.
@@ -360,6 +494,7 @@ class FileSink final : public Sink<T> {
     RowFileWriter file_;
     std::string record_;
     std::string bucketId_;
+    ListState<FileWriterBucketState>* state_ = nullptr;
   };
 
   std::string basePath_;
@@ -368,6 +503,7 @@ class FileSink final : public Sink<T> {
   Encoder encoder_;
   BucketAssignerFactory assignerFactory_;
   int64_t checkIntervalMillis_ = 0;
+  bool rollOnCheckpoint_ = false;
 };
 
 }  // namespace sluice

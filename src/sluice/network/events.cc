@@ -13,6 +13,7 @@ BufferPtr serializeEvent(const RuntimeEvent& event) {
     out.writeRaw<int64_t>(event.barrier.checkpointId);
     out.writeRaw<int64_t>(event.barrier.timestamp);
     out.writeRaw<uint8_t>((event.barrier.unaligned ? 1 : 0) | (event.barrier.savepoint ? 2 : 0));
+    out.writeRaw<int64_t>(event.barrier.alignedCheckpointTimeoutMillis);
   }
   BufferPtr buffer = allocateUnpooledBuffer(static_cast<uint32_t>(out.size()), BufferType::kEvent);
   std::memcpy(buffer->data, out.data(), out.size());
@@ -36,6 +37,7 @@ RuntimeEvent deserializeEvent(const Buffer& buffer) {
       uint8_t flags = in.readRaw<uint8_t>();
       event.barrier.unaligned = flags & 1;
       event.barrier.savepoint = flags & 2;
+      event.barrier.alignedCheckpointTimeoutMillis = in.readRaw<int64_t>();
       return event;
     }
     default:

@@ -39,6 +39,29 @@ void InputGate::notifyDataAvailable(int channelIndex) {
   if (wake && onAvailable_) onAvailable_();
 }
 
+void InputGate::notifyPriorityEvent(int channelIndex) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    const auto c = static_cast<size_t>(channelIndex);
+    if (blocked_[c]) {
+      if (!queued_[c]) {
+        queued_[c] = true;
+        parked_.push_back(channelIndex);
+      }
+    } else {
+      if (queued_[c]) {
+        auto it = std::find(withData_.begin(), withData_.end(), channelIndex);
+        if (it != withData_.end()) withData_.erase(it);
+      }
+      queued_[c] = true;
+      wake = withData_.empty();
+      withData_.push_front(channelIndex);
+    }
+  }
+  if (wake && onAvailable_) onAvailable_();
+}
+
 bool InputGate::hasData() const {
   std::lock_guard lock(mutex_);
   return !withData_.empty();

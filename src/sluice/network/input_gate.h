@@ -20,6 +20,9 @@ namespace sluice {
 /// so nothing is lost or reordered; resumeAllChannels() serves it again (Flink's
 /// CheckpointableInput#blockConsumption / resumeConsumption).
 ///
+/// A channel that announces a priority event (an unaligned checkpoint barrier at the head of its
+/// queue) is served before the others.
+///
 /// Thread-safe where it must be: producers' threads notify, the owning task thread polls,
 /// blocks and resumes.
 class InputGate final : public BufferAvailabilityListener {
@@ -52,6 +55,10 @@ class InputGate final : public BufferAvailabilityListener {
   /// Channels currently held back.
   int numBlockedChannels() const;
   void notifyDataAvailable(int channelIndex) override;
+  /// Serves `channelIndex` next (ahead of the round-robin order) unless it is held back, so an
+  /// unaligned barrier at the head of its queue reaches the task at once (Flink's
+  /// SingleInputGate#notifyPriorityEvent). Producer threads.
+  void notifyPriorityEvent(int channelIndex) override;
   /// Detaches from the producers (at end of input or cancellation).
   void disconnect();
   int numChannels() const { return static_cast<int>(channels_.size()); }

@@ -46,6 +46,16 @@ bool RecordDeserializer::nextSpanning(DataInputView& element) {
   return false;
 }
 
+void RecordDeserializer::copyUnconsumed(std::vector<uint8_t>& out) const {
+  if (spanning_) {
+    out.insert(out.end(), lengthBytes_, lengthBytes_ + lengthHave_);
+    if (lengthHave_ == 4) out.insert(out.end(), spill_.begin(), spill_.end());
+  }
+  if (buffer_ && pos_ < buffer_->size) {
+    out.insert(out.end(), buffer_->data + pos_, buffer_->data + buffer_->size);
+  }
+}
+
 void RecordDeserializer::clear() {
   buffer_.reset();
   spanning_ = false;

@@ -45,6 +45,12 @@ class RecordDeserializer {
 
   /// True while part of an element has been read and the rest has not arrived.
   bool hasPartialElement() const { return spanning_; }
+  /// Appends to `out` the bytes handed over but not yet returned as elements, in stream order:
+  /// the partial element (its length prefix and the bytes gathered so far), then the unread rest
+  /// of the current buffer. They start at an element boundary. For the input channel state of
+  /// an unaligned checkpoint (Flink's RecordDeserializer#getUnconsumedBuffer). Leaves the
+  /// deserializer unchanged.
+  void copyUnconsumed(std::vector<uint8_t>& out) const;
   /// Drops any buffer and partial element.
   void clear();
 

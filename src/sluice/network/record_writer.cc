@@ -45,6 +45,30 @@ void RecordWriter::broadcastEvent(const RuntimeEvent& event) {
   if (event.type == EventType::kEndOfPartition) releaseBuffers();
 }
 
+void RecordWriter::broadcastPriorityEvent(const RuntimeEvent& event,
+                                          std::vector<std::vector<uint8_t>>& overtaken) {
+  flushAll();
+  overtaken.assign(static_cast<size_t>(numChannels()), {});
+  for (int c = 0; c < numChannels(); ++c) {
+    partition_.subpartition(c).addPriorityEvent(serializeEvent(event),
+                                                &overtaken[static_cast<size_t>(c)]);
+  }
+}
+
+void RecordWriter::emitRestoredData(int channel, const uint8_t* bytes, size_t n) {
+  BufferPtr& cur = current_[static_cast<size_t>(channel)];
+  while (n > 0) {
+    if (!cur) cur = partition_.bufferPool().requestBlocking();
+    size_t take = std::min<size_t>(n, cur->remaining());
+    std::memcpy(cur->data + cur->size, bytes, take);
+    cur->size += static_cast<uint32_t>(take);
+    bytes += take;
+    n -= take;
+    if (cur->remaining() == 0) partition_.subpartition(channel).add(std::move(cur));
+  }
+  flush(channel);
+}
+
 void RecordWriter::releaseBuffers() {
   for (auto& b : current_) b.reset();
 }

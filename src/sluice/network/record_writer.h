@@ -38,6 +38,18 @@ class RecordWriter {
   void broadcastEmit(const uint8_t* bytes, size_t n);
   /// Flushes every channel, then appends the event to every channel, in order with the data.
   void broadcastEvent(const RuntimeEvent& event);
+  /// Flushes every channel, then puts the event at the head of every subpartition's queue, ahead
+  /// of the data queued there (ResultSubpartition::addPriorityEvent; Flink's
+  /// RecordWriter#broadcastEvent(event, isPriorityEvent = true) for unaligned barriers).
+  /// `overtaken` is replaced by numChannels() vectors; overtaken[c] holds the payload of channel
+  /// c's overtaken data buffers, oldest first (the output channel state).
+  void broadcastPriorityEvent(const RuntimeEvent& event,
+                              std::vector<std::vector<uint8_t>>& overtaken);
+  /// Writes `n` bytes of restored output channel state to `channel` and hands them to the
+  /// consumer at once, in full buffers (the last one partly filled), ahead of any element
+  /// emitted later (Flink's recovery of result subpartition state). The bytes need not be whole
+  /// elements. Precondition: nothing was emitted on `channel` yet. Blocks on the pool as emit().
+  void emitRestoredData(int channel, const uint8_t* bytes, size_t n);
   /// Hands every non-empty current buffer to its consumer.
   void flushAll();
   void flush(int channel);

@@ -12,12 +12,31 @@ void ResultSubpartition::add(BufferPtr buffer) {
   if (notify != nullptr) notify->notifyDataAvailable(channelIndex_);
 }
 
+void ResultSubpartition::addPriorityEvent(BufferPtr event, std::vector<uint8_t>* overtaken) {
+  BufferAvailabilityListener* notify = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (overtaken != nullptr) {
+      for (size_t i = numPriority_; i < buffers_.size(); ++i) {
+        const Buffer& b = *buffers_[i];
+        if (b.type == BufferType::kData)
+          overtaken->insert(overtaken->end(), b.data, b.data + b.size);
+      }
+    }
+    buffers_.insert(buffers_.begin() + static_cast<std::ptrdiff_t>(numPriority_), std::move(event));
+    ++numPriority_;
+    notify = listener_;
+  }
+  if (notify != nullptr) notify->notifyPriorityEvent(channelIndex_);
+}
+
 BufferPtr ResultSubpartition::poll(bool& moreAvailable) {
   std::lock_guard lock(mutex_);
   if (buffers_.empty()) {
     moreAvailable = false;
     return nullptr;
   }
+  if (numPriority_ > 0) --numPriority_;
   BufferPtr b = std::move(buffers_.front());
   buffers_.pop_front();
   moreAvailable = !buffers_.empty();
@@ -39,6 +58,7 @@ void ResultSubpartition::releaseAll() {
   std::deque<BufferPtr> drop;
   std::lock_guard lock(mutex_);
   drop.swap(buffers_);
+  numPriority_ = 0;
 }
 
 int ResultSubpartition::backlog() const {

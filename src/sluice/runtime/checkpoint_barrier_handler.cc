@@ -13,26 +13,41 @@ namespace sluice {
 
 namespace {
 
-/// Exactly once: barrier alignment (Flink's SingleCheckpointBarrierHandler in its aligned
-/// states, WaitingForFirstBarrier → CollectingBarriers).
+/// Exactly once (Flink's SingleCheckpointBarrierHandler): aligned, unaligned, or aligned with a
+/// timeout, as the first barrier of each checkpoint says.
 ///
+/// Aligned (WaitingForFirstBarrier → CollectingBarriers):
 /// - The first barrier of a checkpoint newer than everything seen starts an alignment; its
 ///   channel and every further channel whose barrier arrives are held back, so no record after
 ///   the barrier reaches the operators before the snapshot.
 /// - When every open channel delivered the barrier, the task snapshots (trigger), then every
 ///   channel is released.
-/// - A barrier of a newer checkpoint during an alignment aborts the older one (Flink:
-///   CHECKPOINT_DECLINED_SUBSUMED) and starts the new one; barriers older than the running
-///   alignment or not newer than the last triggered/aborted checkpoint are ignored.
-/// - A cancellation marker of the running or a newer checkpoint aborts the running alignment
-///   and the marked checkpoint (Flink: CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER; Flink
-///   reports only the marked id, we also report the running one so the target can tell its
-///   downstream and the coordinator about both).
-/// - A channel's end of partition during an alignment counts as its barrier (Flink's
-///   processEndOfPartition: the number of open channels shrinks).
-class AlignedBarrierHandler final : public CheckpointBarrierHandler {
+///
+/// Unaligned (WaitingForFirstBarrierUnaligned → CollectingBarriersUnaligned, FLIP-76):
+/// - The first barrier triggers at once (metrics.unaligned); nothing is held back. Until a
+///   channel delivers the barrier, each of its data buffers is handed to persistInflightBuffer.
+///   When the last open channel delivered it, inputChannelStateComplete.
+/// - Aligned with a timeout (Alternating* states): aligned as above; when the alignment has
+///   lasted the timeout (checkAlignmentTimeout, on a timer or on a buffer) or an unaligned
+///   barrier of the same checkpoint arrives, the task is triggered unaligned at that moment:
+///   channels already aligned are released (what they hold is after their barrier), the others
+///   are persisted until their barrier. The forwarded barrier is marked unaligned, so the switch
+///   travels downstream.
+///
+/// Common:
+/// - A barrier of a newer checkpoint while one is in progress aborts the older one (Flink:
+///   CHECKPOINT_DECLINED_SUBSUMED) and starts the new one; barriers older than the one in
+///   progress or not newer than the last completed/aborted checkpoint are ignored.
+/// - A cancellation marker of the running or a newer checkpoint aborts the running one and the
+///   marked checkpoint (Flink: CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER; Flink reports only
+///   the marked id, we also report the running one so the target can tell its downstream and
+///   the coordinator about both). An unaligned checkpoint can be aborted after its trigger,
+///   while its channel state is incomplete.
+/// - A channel's end of partition counts as its barrier (Flink's processEndOfPartition: the
+///   number of open channels shrinks).
+class SingleCheckpointBarrierHandler final : public CheckpointBarrierHandler {
  public:
-  AlignedBarrierHandler(int numChannels, CheckpointBarrierTarget& target, NanoClock clock)
+  SingleCheckpointBarrierHandler(int numChannels, CheckpointBarrierTarget& target, NanoClock clock)
       : CheckpointBarrierHandler(numChannels, target, std::move(clock)),
         arrived_(static_cast<size_t>(numChannels), false) {}
 
@@ -41,21 +56,32 @@ class AlignedBarrierHandler final : public CheckpointBarrierHandler {
   void processBarrier(const CheckpointBarrier& barrier, int channel) override {
     checkChannel(channel, "checkpoint barrier");
     int64_t id = barrier.checkpointId;
-    if (id <= latestDoneId_) return;                      // already triggered or aborted here
-    if (pending_ && id < pending_->checkpointId) return;  // older than the running alignment
+    if (id <= latestDoneId_) return;                      // already completed or aborted here
+    if (pending_ && id < pending_->checkpointId) return;  // older than the one in progress
     if (pending_ && id > pending_->checkpointId) abortPending();  // subsumed by a newer one
-    if (!pending_) startAlignment(barrier);
+    bool first = !pending_;
+    if (first) start(barrier);
     if (arrived_[static_cast<size_t>(channel)]) {
       throw SluiceException("corrupt input: a second barrier of checkpoint " + std::to_string(id) +
                             " on input channel " + std::to_string(channel));
     }
     arrived_[static_cast<size_t>(channel)] = true;
     ++numArrived_;
+    // The first unaligned barrier, or one joining an alignment: take the checkpoint unaligned
+    // now (this channel counts as arrived, so nothing after its barrier is persisted).
+    if (!collecting_ && barrier.isUnalignedNow()) triggerUnaligned();
+    if (collecting_) {
+      if (numArrived_ >= numOpen_) finishUnaligned();
+      return;
+    }
     if (numArrived_ >= numOpen_) {
-      trigger();
-    } else {
-      target_.blockChannel(channel);
-      blockedAny_ = true;
+      triggerAligned();
+      return;
+    }
+    target_.blockChannel(channel);
+    blockedAny_ = true;
+    if (first && pending_->isTimeoutable()) {
+      target_.scheduleAlignmentTimeout(timeoutNanos());
     }
   }
 
@@ -63,7 +89,7 @@ class AlignedBarrierHandler final : public CheckpointBarrierHandler {
     checkChannel(channel, "cancellation marker");
     if (checkpointId <= latestDoneId_) return;
     if (pending_) {
-      if (checkpointId < pending_->checkpointId) return;  // older than the running alignment
+      if (checkpointId < pending_->checkpointId) return;  // older than the one in progress
       bool same = checkpointId == pending_->checkpointId;
       abortPending();
       if (same) return;
@@ -77,51 +103,109 @@ class AlignedBarrierHandler final : public CheckpointBarrierHandler {
     finishChannel(channel);
     if (!pending_) return;
     if (arrived_[static_cast<size_t>(channel)]) {
-      // Only possible if the channel was not held back; its barrier no longer counts among the
-      // open channels' barriers.
+      // Its barrier no longer counts among the open channels' barriers.
       arrived_[static_cast<size_t>(channel)] = false;
       --numArrived_;
     }
-    if (numArrived_ >= numOpen_) trigger();
+    if (numArrived_ < numOpen_) return;
+    if (collecting_) {
+      finishUnaligned();
+    } else {
+      triggerAligned();
+    }
+  }
+
+  bool checkAlignmentTimeout() override {
+    if (!aligning_ || !pending_->isTimeoutable() || now() - startNanos_ < timeoutNanos()) {
+      return false;
+    }
+    triggerUnaligned();
+    return true;
+  }
+
+ protected:
+  void onBufferInProgress(int channel, const Buffer& buffer) override {
+    if (aligning_) {
+      bytesDuringAlignment_ += buffer.size;
+      ++buffersDuringAlignment_;
+      // A timed-out alignment turns unaligned before this buffer, which is then persisted.
+      if (pending_->isTimeoutable()) checkAlignmentTimeout();
+    }
+    if (collecting_ && !arrived_[static_cast<size_t>(channel)]) {
+      target_.persistInflightBuffer(pending_->checkpointId, channel, buffer);
+    }
   }
 
  private:
-  void startAlignment(const CheckpointBarrier& barrier) {
+  int64_t timeoutNanos() const { return pending_->alignedCheckpointTimeoutMillis * 1'000'000; }
+
+  void start(const CheckpointBarrier& barrier) {
     pending_ = barrier;
     numArrived_ = 0;
     startNanos_ = now();
     aligning_ = true;
+    inProgress_ = true;
     bytesDuringAlignment_ = 0;
     buffersDuringAlignment_ = 0;
   }
 
-  /// Ends the running alignment; returns whether channels must be resumed.
-  bool endAlignment() {
+  /// Ends the checkpoint in progress (completed or aborted); returns whether channels must be
+  /// resumed.
+  bool end() {
     latestDoneId_ = pending_->checkpointId;
     pending_.reset();
     std::fill(arrived_.begin(), arrived_.end(), false);
     numArrived_ = 0;
     aligning_ = false;
+    collecting_ = false;
+    inProgress_ = false;
     bool resume = blockedAny_;
     blockedAny_ = false;
     return resume;
   }
 
-  void trigger() {
-    CheckpointBarrier barrier = *pending_;
+  CheckpointMetrics metricsNow(bool unaligned) const {
     CheckpointMetrics metrics;
     metrics.alignmentDurationNanos = blockedAny_ ? now() - startNanos_ : 0;
     metrics.bytesProcessedDuringAlignment = bytesDuringAlignment_;
     metrics.buffersProcessedDuringAlignment = buffersDuringAlignment_;
-    bool resume = endAlignment();
+    metrics.unaligned = unaligned;
+    return metrics;
+  }
+
+  void triggerAligned() {
+    CheckpointBarrier barrier = *pending_;
+    CheckpointMetrics metrics = metricsNow(false);
+    bool resume = end();
     // Snapshot (and forward the barrier) before any held-back record is processed.
     target_.triggerCheckpointOnBarrier(barrier, metrics);
     if (resume) target_.resumeChannels();
   }
 
+  /// Triggers the pending checkpoint unaligned and starts collecting its channel state.
+  void triggerUnaligned() {
+    pending_->unaligned = true;  // forwarded unaligned: downstream switches too
+    pending_->alignedCheckpointTimeoutMillis = 0;
+    CheckpointBarrier barrier = *pending_;
+    CheckpointMetrics metrics = metricsNow(true);
+    aligning_ = false;
+    collecting_ = true;
+    bool resume = blockedAny_;
+    blockedAny_ = false;
+    target_.triggerCheckpointOnBarrier(barrier, metrics);
+    // Channels held back so far delivered their barrier: their data is after it.
+    if (resume) target_.resumeChannels();
+  }
+
+  void finishUnaligned() {
+    int64_t id = pending_->checkpointId;
+    end();
+    target_.inputChannelStateComplete(id);
+  }
+
   void abortPending() {
     int64_t id = pending_->checkpointId;
-    bool resume = endAlignment();
+    bool resume = end();
     notifyAbort(id);
     if (resume) target_.resumeChannels();
   }
@@ -260,7 +344,8 @@ std::unique_ptr<CheckpointBarrierHandler> CheckpointBarrierHandler::create(
   }
   switch (mode) {
     case CheckpointingMode::kExactlyOnce:
-      return std::make_unique<AlignedBarrierHandler>(numChannels, target, std::move(clock));
+      return std::make_unique<SingleCheckpointBarrierHandler>(numChannels, target,
+                                                              std::move(clock));
     case CheckpointingMode::kAtLeastOnce:
       return std::make_unique<BarrierTracker>(numChannels, target, std::move(clock));
   }

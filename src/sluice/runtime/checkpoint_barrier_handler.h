@@ -1,21 +1,27 @@
 #pragma once
 
 // Checkpoint barrier handling of a task with inputs (Flink's CheckpointBarrierHandler and its two
-// implementations SingleCheckpointBarrierHandler — aligned — and CheckpointBarrierTracker — at
-// least once), after Carbone et al., "Lightweight Asynchronous Snapshots for Distributed
-// Dataflows" (2015). The handler sees every barrier, cancellation marker and end of partition
-// of the task's input channels, in the order the task polls them, and decides when the task
-// takes its snapshot. It never touches records: it blocks and resumes channels through its
-// target and counts the data buffers the task reports while an alignment is in progress.
+// implementations SingleCheckpointBarrierHandler — exactly once, aligned or unaligned — and
+// CheckpointBarrierTracker — at least once), after Carbone et al., "Lightweight Asynchronous
+// Snapshots for Distributed Dataflows" (2015), and Flink's FLIP-76 for unaligned checkpoints.
+// The handler sees every barrier, cancellation marker and end of partition of the task's input
+// channels, in the order the task polls them, and decides when the task takes its snapshot. It
+// never touches records: it blocks and resumes channels through its target, counts the data
+// buffers the task reports while a checkpoint is in progress and, for unaligned checkpoints,
+// tells the target which of them to persist as input channel state.
 //
-// Unaligned checkpoints (barriers overtake in-flight data, which is persisted as channel state;
-// Flink's FLIP-76) are not implemented yet. The extension point is a third implementation
-// behind CheckpointBarrierHandler::create(): on the first barrier it would trigger at once,
-// have the task forward the barrier ahead of its output buffers (a priority event in the
-// subpartitions), and hand every buffer that arrives on a channel before that channel's barrier
-// to the target for persisting (a new CheckpointBarrierTarget::persistInflightBuffer, feeding
-// SubtaskCheckpointState::inputChannelState in checkpoint_state.h). Until then a barrier flagged
-// `unaligned` is aligned like any other, which is consistent, only slower under backpressure.
+// Unaligned checkpoints (exactly-once mode, barriers with CheckpointBarrier::isUnalignedNow()):
+// the first barrier of checkpoint n on any channel triggers the task at once (with
+// CheckpointMetrics::unaligned set; the task forwards the barrier as a priority event that
+// overtakes its queued output buffers and keeps those as output channel state). From then on
+// every data buffer of a channel that has not delivered barrier n yet goes to
+// CheckpointBarrierTarget::persistInflightBuffer (and is still processed normally); no channel is
+// blocked. When every open channel delivered barrier n (an end of partition counts), the input
+// channel state is complete: inputChannelStateComplete(n). A newer barrier or a cancellation
+// marker aborts an incomplete one (abortCheckpointOnBarrier). Aligned checkpoints with a timeout
+// (CheckpointBarrier::isTimeoutable()) start aligned and switch to unaligned when the alignment
+// has lasted the timeout or an unaligned barrier of the same checkpoint arrives (Flink's
+// AlternatingWaitingForFirstBarrier / AlternatingCollectingBarriers states).
 
 #include <cstdint>
 #include <functional>
@@ -38,7 +44,8 @@ struct CheckpointMetrics {
   /// alignment (exactly-once only; 0 in at-least-once mode).
   int64_t bytesProcessedDuringAlignment = 0;
   int64_t buffersProcessedDuringAlignment = 0;
-  /// Whether the checkpoint was taken unaligned (always false for now).
+  /// Whether the checkpoint is taken unaligned at this task (its channel state follows through
+  /// CheckpointBarrierTarget::inputChannelStateComplete).
   bool unaligned = false;
 
   int64_t alignmentDurationMillis() const { return alignmentDurationNanos / 1000000; }
@@ -58,8 +65,23 @@ class CheckpointBarrierTarget {
   virtual void triggerCheckpointOnBarrier(const CheckpointBarrier& barrier,
                                           const CheckpointMetrics& metrics) = 0;
   /// Checkpoint `checkpointId` is abandoned at this task (cancellation marker, or subsumed by
-  /// a newer barrier): tell downstream (cancellation marker) and the coordinator.
+  /// a newer barrier): tell downstream (cancellation marker) and the coordinator. For an
+  /// unaligned checkpoint this may come after its trigger: drop its channel state.
   virtual void abortCheckpointOnBarrier(int64_t checkpointId) = 0;
+  /// Unaligned checkpoint `checkpointId` was triggered and `buffer`, a data buffer that arrived
+  /// on `channel` before that channel's barrier, is about to be processed: append its payload
+  /// to the channel's input state (Flink's ChannelStateWriter#addInputData). The buffer is
+  /// processed normally afterwards. Default: ignored.
+  virtual void persistInflightBuffer(int64_t /*checkpointId*/, int /*channel*/,
+                                     const Buffer& /*buffer*/) {}
+  /// Every open channel delivered the barrier of unaligned checkpoint `checkpointId` (ends of
+  /// partition count): its input channel state is complete (Flink's
+  /// ChannelStateWriter#finishInput). Default: ignored.
+  virtual void inputChannelStateComplete(int64_t /*checkpointId*/) {}
+  /// An alignment with a timeout started: call CheckpointBarrierHandler::checkAlignmentTimeout()
+  /// on the task thread once `delayNanos` have passed (Flink's registerAlignmentTimer). Without
+  /// it (the default ignores it) the timeout is only checked as data buffers arrive.
+  virtual void scheduleAlignmentTimeout(int64_t /*delayNanos*/) {}
 };
 
 /// Decides, from the barriers, cancellation markers and ends of partition of a task's input
@@ -68,9 +90,11 @@ class CheckpointBarrierTarget {
 /// them.
 ///
 /// Rules common to both modes (Flink's): checkpoint ids increase; a barrier or marker of a
-/// checkpoint not newer than the last one triggered or aborted here is ignored; a channel that
+/// checkpoint not newer than the last one completed or aborted here is ignored; a channel that
 /// reaches end of partition no longer needs to deliver barriers (it counts as aligned); a
-/// checkpoint is aborted at most once.
+/// checkpoint is aborted at most once. Exactly-once mode takes a checkpoint aligned, unaligned
+/// or aligned with a timeout as its barriers say (see the file comment and CheckpointBarrier);
+/// at-least-once mode ignores the alignment options.
 ///
 /// Not thread-safe: the task thread only. The process* methods throw SluiceException on an
 /// impossible input sequence (a channel index out of range, a second barrier of the same
@@ -98,17 +122,35 @@ class CheckpointBarrierHandler {
 
   /// Counts a data buffer of `bytes` the task is about to process, for the metrics of a
   /// running alignment. Cheap (one branch) when no alignment runs; call once per buffer.
+  /// Metrics only: a task that supports unaligned checkpoints calls onBuffer() instead.
   void onBufferProcessed(uint32_t bytes) {
     if (aligning_) {
       bytesDuringAlignment_ += bytes;
       ++buffersDuringAlignment_;
     }
   }
+  /// The task is about to process data `buffer` of `channel`: counts it for a running
+  /// alignment's metrics, may switch a timed-out alignment to unaligned, and during an unaligned
+  /// checkpoint hands it to CheckpointBarrierTarget::persistInflightBuffer when `channel` has not
+  /// delivered the barrier yet. Cheap (one predictable branch, no call) when no checkpoint is in
+  /// progress at this task; call once per data buffer, before processing it.
+  void onBuffer(int channel, const Buffer& buffer) {
+    if (inProgress_) [[unlikely]]
+      onBufferInProgress(channel, buffer);
+  }
+  /// Switches a running aligned-with-timeout alignment to unaligned if it has lasted its
+  /// barrier's alignedCheckpointTimeoutMillis (measured on the handler's clock from the first
+  /// barrier's arrival at this task); returns whether it switched. Task thread; no-op otherwise.
+  virtual bool checkAlignmentTimeout() { return false; }
   /// True while an exactly-once alignment is in progress (some channel is held back).
   bool isAligning() const { return aligning_; }
+  /// True while an unaligned checkpoint was triggered here and some channel's barrier is missing
+  /// (its input channel state is being collected).
+  bool isCollectingChannelState() const { return collecting_; }
 
   virtual CheckpointingMode mode() const = 0;
-  /// The newest checkpoint triggered or aborted here, or -1.
+  /// The newest checkpoint completed here (aligned: triggered; unaligned: its input channel
+  /// state complete) or aborted, or -1.
   int64_t latestCompletedOrAbortedId() const { return latestDoneId_; }
   /// Channels that have not delivered their end of partition.
   int numOpenChannels() const { return numOpen_; }
@@ -123,6 +165,8 @@ class CheckpointBarrierHandler {
   /// Calls the target's abort once per checkpoint id.
   void notifyAbort(int64_t checkpointId);
   int64_t now() const { return clock_(); }
+  /// The slow path of onBuffer() (only while inProgress_).
+  virtual void onBufferInProgress(int /*channel*/, const Buffer& /*buffer*/) {}
 
   CheckpointBarrierTarget& target_;
   NanoClock clock_;
@@ -131,6 +175,8 @@ class CheckpointBarrierHandler {
   int64_t latestDoneId_ = -1;
   int64_t latestAbortedId_ = -1;
   bool aligning_ = false;
+  bool collecting_ = false;  // unaligned: triggered, input channel state being collected
+  bool inProgress_ = false;  // aligning_ || collecting_: onBuffer() takes its slow path
   int64_t bytesDuringAlignment_ = 0;
   int64_t buffersDuringAlignment_ = 0;
 };

@@ -159,11 +159,22 @@ void serializePayload(const CompletedCheckpoint& checkpoint, DataOutputView& out
         out.writeVarUint(static_cast<uint64_t>(channel));
         writeBlob(out, bytes);
       }
+      // Version 2: output (result subpartition) channel state.
+      out.writeVarUint(subtask.resultSubpartitionState.size());
+      for (const auto& [info, bytes] : subtask.resultSubpartitionState) {
+        checkConsistent(info.partitionIndex >= 0 && info.subpartitionIndex >= 0,
+                        fmt::format("Cannot write {}: subtask {} has negative result subpartition "
+                                    "({}, {})",
+                                    where, index, info.partitionIndex, info.subpartitionIndex));
+        out.writeVarUint(static_cast<uint64_t>(info.partitionIndex));
+        out.writeVarUint(static_cast<uint64_t>(info.subpartitionIndex));
+        writeBlob(out, bytes);
+      }
     }
   }
 }
 
-CompletedCheckpoint deserializePayload(DataInputView& in) {
+CompletedCheckpoint deserializePayload(DataInputView& in, uint32_t version) {
   CompletedCheckpoint checkpoint;
   in.readString(checkpoint.jobId);
   checkpoint.checkpointId = in.readRaw<int64_t>();
@@ -236,6 +247,21 @@ CompletedCheckpoint deserializePayload(DataInputView& in) {
         }
         previousChannel = channel;
         subtask.inputChannelState.emplace(channel, readBlob(in));
+      }
+      if (version >= 2) {
+        const size_t subpartitionCount = in.readLength(4);
+        const ResultSubpartitionInfo* previous = nullptr;
+        for (size_t r = 0; r < subpartitionCount; ++r) {
+          ResultSubpartitionInfo info;
+          info.partitionIndex = readIndex(in, "result partition index");
+          info.subpartitionIndex = readIndex(in, "result subpartition index");
+          if (previous != nullptr && !(*previous < info)) {
+            throw SerializationException(fmt::format(
+                "operator '{}' subtask {} has result subpartition ({}, {}) out of order",
+                op.operatorId, index, info.partitionIndex, info.subpartitionIndex));
+          }
+          previous = &subtask.resultSubpartitionState.emplace(info, readBlob(in)).first->first;
+        }
       }
       op.subtasks.emplace(index, std::move(subtask));
     }
@@ -515,7 +541,7 @@ CompletedCheckpoint FileCheckpointStorage::deserializeMetadata(const uint8_t* da
   }
   DataInputView in(data + kMetadataHeaderSize, payloadSize);
   try {
-    return deserializePayload(in);
+    return deserializePayload(in, version);
   } catch (const SerializationException& e) {
     throw SerializationException(
         fmt::format("Checkpoint metadata '{}' is corrupted: {}", source, e.what()));

@@ -17,7 +17,7 @@
 // later format version can put large state in files next to `_metadata`, referenced by a name
 // relative to the directory, without changing the rest of the format.
 //
-// `_metadata` format (version 1; all fixed-width integers little-endian):
+// `_metadata` format (version 2; all fixed-width integers little-endian):
 //
 //   offset 0   8 bytes  magic "SLCKMETA"
 //   offset 8   u32      format version (1)
@@ -32,8 +32,12 @@
 //         keyed state: i32 maxParallelism, varint key-group count, then per key group in
 //           ascending order: varint key group (< maxParallelism), blob,
 //         operator state: blob (OperatorStateSnapshot::serialize() bytes; empty if no state),
-//         channel state: varint channel count, then per channel in ascending order:
-//           varint channel index, blob.
+//         input channel state: varint channel count, then per channel in ascending order:
+//           varint channel index, blob,
+//         output channel state (version 2 only; absent in version 1, read as empty): varint
+//           result subpartition count, then per subpartition in ascending (partition,
+//           subpartition) order: varint partition index, varint subpartition index, blob.
+//   Channel state blobs hold TaskChannelState bytes (checkpoint_state.h).
 //   A string is a varint length and the bytes; a blob is u8 kind (0 = inline), varint length
 //   and the bytes. Nothing may follow the last operator.
 //
@@ -83,7 +87,8 @@ class FileCheckpointStorage {
   /// Prefix of savepoint directories: savepoint-<first 6 chars of the job id>-<12 hex digits>.
   static constexpr std::string_view kSavepointDirPrefix = "savepoint-";
   /// The `_metadata` format version this build writes; it reads versions 1 to this one.
-  static constexpr uint32_t kMetadataVersion = 1;
+  /// Version 2 added output (result subpartition) channel state.
+  static constexpr uint32_t kMetadataVersion = 2;
   /// Size of the fixed `_metadata` header, bytes.
   static constexpr size_t kMetadataHeaderSize = 24;
 

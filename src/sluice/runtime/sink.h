@@ -1,6 +1,17 @@
 #pragma once
 
+// Sinks (Flink's Sink V2): a SinkWriter per subtask, driven by SinkWriterOperator as the last
+// operator of a chain; and two-phase-commit sinks (Flink's SupportsCommitter /
+// TwoPhaseCommittingSink): a CommittingSinkWriter pre-commits at each checkpoint barrier and a
+// Committer commits when the checkpoint completes, so that output becomes visible exactly once.
+
+#include <cstdint>
+#include <limits>
+#include <map>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/stream_operator.h"
@@ -18,6 +29,10 @@ struct WriterInitContext {
   int subtaskIndex = 0;
   int parallelism = 1;
   ProcessingTimeService* processingTimeService = nullptr;
+  /// Whether the job checkpoints periodically (StreamOperatorContext::checkpointingEnabled). A
+  /// committing writer may keep a simpler at-least-once behaviour when it is false (FileSink
+  /// then makes a part visible when it rolls, as without a committer).
+  bool checkpointingEnabled = false;
 };
 
 /// Writes records to an external system (Flink's Sink V2 SinkWriter). Runs on the task thread.
@@ -29,7 +44,10 @@ class SinkWriter {
  public:
   virtual ~SinkWriter() = default;
   virtual void write(const T& value, const SinkContext& context) = 0;
-  /// Flushes buffered data; `endOfInput` on the final flush of a bounded job.
+  /// Flushes buffered data: with `endOfInput` false at each checkpoint barrier, before the
+  /// writer's snapshot (Flink's SinkWriterOperator#prepareSnapshotPreBarrier), so an
+  /// at-least-once sink loses nothing it acknowledged; with `endOfInput` true once, when a
+  /// bounded input ended.
   virtual void flush(bool endOfInput) { (void)endOfInput; }
   virtual void close() {}
 };
@@ -42,8 +60,343 @@ class Sink {
   virtual std::unique_ptr<SinkWriter<T>> createWriter(const WriterInitContext& context) const = 0;
 };
 
+// ---- two-phase commit ------------------------------------------------------------------------
+
+/// The writer of a two-phase-commit sink (Flink's CommittingSinkWriter; PrecommittingSinkWriter
+/// before Flink 1.19). Besides writing, it hands out committables: descriptions of prepared
+/// but not yet visible output (a closed hidden file, an open transaction) that the sink's
+/// Committer makes visible later. Task thread only.
+template <typename T, typename CommT>
+class CommittingSinkWriter : public SinkWriter<T> {
+ public:
+  /// Pre-commits what was written since the last call and returns its committables (possibly
+  /// none). Called at each checkpoint barrier after flush(false) and before the writer's own
+  /// snapshotState (the committables then belong to that checkpoint), and once more at end of
+  /// input after flush(true), when it must cover everything written. An exception fails the
+  /// job.
+  virtual std::vector<CommT> prepareCommit() = 0;
+};
+
+/// One committable handed to Committer::commit, with the outcome the committer signals
+/// (Flink's Committer.CommitRequest). A request the committer leaves unsignalled counts as
+/// committed. Value type; task thread only.
+template <typename CommT>
+class CommitRequest {
+ public:
+  enum class Outcome {
+    kCommitted,           ///< default: commit() returned without signalling
+    kAlreadyCommitted,    ///< signalAlreadyCommitted(): a re-commit after a restore
+    kRetryLater,          ///< retryLater() / updateAndRetryLater(): kept, retried later
+    kFailedKnownReason,   ///< dropped, the job goes on
+    kFailedUnknownReason  ///< the job fails
+  };
+
+  explicit CommitRequest(CommT committable, int numberOfRetries = 0)
+      : committable_(std::move(committable)), numberOfRetries_(numberOfRetries) {}
+
+  const CommT& getCommittable() const { return committable_; }
+  /// How often this committable was handed back for a retry so far.
+  int getNumberOfRetries() const { return numberOfRetries_; }
+  /// The committable was committed before (idempotent re-commit after a restore).
+  void signalAlreadyCommitted() { outcome_ = Outcome::kAlreadyCommitted; }
+  /// Commit again with the next commit call (the next completed checkpoint, or the next attempt
+  /// at end of input).
+  void retryLater() { outcome_ = Outcome::kRetryLater; }
+  /// retryLater() with a replaced committable.
+  void updateAndRetryLater(CommT committable) {
+    committable_ = std::move(committable);
+    outcome_ = Outcome::kRetryLater;
+  }
+  /// The commit failed for a reason the sink understands and that a retry cannot fix: the
+  /// committable is dropped, the job continues (as Flink, which only logs it).
+  void signalFailedWithKnownReason(std::string reason) {
+    outcome_ = Outcome::kFailedKnownReason;
+    failureReason_ = std::move(reason);
+  }
+  /// The commit failed for an unknown reason: the job fails after commit() returns; the
+  /// committable stays in the last checkpoint, so a restore commits it again.
+  void signalFailedWithUnknownReason(std::string reason) {
+    outcome_ = Outcome::kFailedUnknownReason;
+    failureReason_ = std::move(reason);
+  }
+
+  Outcome outcome() const { return outcome_; }
+  const std::string& failureReason() const { return failureReason_; }
+
+ private:
+  template <typename, typename>
+  friend class TwoPhaseCommitDriver;
+  CommT committable_;
+  int numberOfRetries_ = 0;
+  Outcome outcome_ = Outcome::kCommitted;
+  std::string failureReason_;
+};
+
+/// What a committer learns when it is created (Flink's CommitterInitContext).
+struct CommitterInitContext {
+  int subtaskIndex = 0;
+  int parallelism = 1;
+};
+
+/// Makes committables visible (Flink's Committer). Runs on the task thread of the sink
+/// subtask (Sluice keeps the committer in the writer's operator: see SinkWriterOperator).
+///
+/// commit() must be idempotent: after a failure, committables of the restored checkpoint are
+/// committed again, also those committed before the failure; the committer then either does
+/// nothing or calls signalAlreadyCommitted(). It may receive committables written by any
+/// subtask of any earlier attempt and parallelism. An exception thrown by commit() fails the
+/// job (the committables stay in the checkpoint and are committed again after the restore).
+template <typename CommT>
+class Committer {
+ public:
+  virtual ~Committer() = default;
+  virtual void commit(std::vector<CommitRequest<CommT>>& requests) = 0;
+  virtual void close() {}
+};
+
+/// A committable of checkpoint `checkpointId`, as stored in operator state.
+template <typename CommT>
+using CheckpointCommittable = std::pair<int64_t, CommT>;
+
+/// The checkpoint id of committables prepared at end of input (Flink's EOI, Long.MAX_VALUE).
+inline constexpr int64_t kEndOfInputCheckpointId = std::numeric_limits<int64_t>::max();
+
+namespace detail {
+
+/// The type-erased committer side of a SinkWriterOperator (one per subtask).
+class SinkCommitterDriver {
+ public:
+  virtual ~SinkCommitterDriver() = default;
+  /// Registers the committables' list state; on restore commits every restored committable.
+  virtual void initializeState(OperatorStateStore& store, bool restored) = 0;
+  /// Calls the writer's prepareCommit() and keeps its committables under `checkpointId`.
+  virtual void prepareCommit(int64_t checkpointId) = 0;
+  /// Writes the committables not yet committed into the list state.
+  virtual void snapshotState() = 0;
+  /// Commits the committables of checkpoints <= `checkpointId`.
+  virtual void commitUpTo(int64_t checkpointId) = 0;
+  /// prepareCommit(kEndOfInputCheckpointId), then commits everything.
+  virtual void commitAtEndOfInput() = 0;
+  /// Committables prepared and not yet committed.
+  virtual size_t numPendingCommittables() const = 0;
+  virtual void close() = 0;
+};
+
+}  // namespace detail
+
+/// The non-template part of TwoPhaseCommittingSink that SinkWriterOperator recognizes.
+template <typename T>
+class TwoPhaseCommittingSinkBase : public Sink<T> {
+ public:
+  /// The committer driver of one subtask, committing what `writer` (created by this sink's
+  /// createWriter) prepares.
+  virtual std::unique_ptr<detail::SinkCommitterDriver> createCommitterDriver(
+      const StreamOperatorBase& op, SinkWriter<T>& writer,
+      const CommitterInitContext& context) const = 0;
+};
+
+/// A sink with two-phase commit (Flink's Sink with SupportsCommitter, 1.19+; before that
+/// TwoPhaseCommittingSink): its writers pre-commit at each checkpoint barrier
+/// (CommittingSinkWriter::prepareCommit) and its committer commits when that checkpoint
+/// completes, so output becomes visible exactly once with respect to the job's state.
+///
+/// Committables of type CommT are stored in the sink's operator state, tagged with their
+/// checkpoint id, so CommT needs a TypeSerializer (type_serializer.h; aggregates of
+/// serializable fields have one) and a default constructor; a new binary must read old
+/// committables (savepoints outlive binaries). Without checkpointing, committables are
+/// committed only at end of input (as Flink's). Immutable once built; shared by subtasks.
+template <typename T, typename CommT>
+class TwoPhaseCommittingSink : public TwoPhaseCommittingSinkBase<T> {
+ public:
+  /// The writer of one subtask. Throws what the sink documents.
+  virtual std::unique_ptr<CommittingSinkWriter<T, CommT>> createCommittingWriter(
+      const WriterInitContext& context) const = 0;
+  /// The committer of one subtask (Flink's SupportsCommitter#createCommitter).
+  virtual std::unique_ptr<Committer<CommT>> createCommitter(
+      const CommitterInitContext& context) const = 0;
+
+  std::unique_ptr<SinkWriter<T>> createWriter(const WriterInitContext& context) const final {
+    return createCommittingWriter(context);
+  }
+  std::unique_ptr<detail::SinkCommitterDriver> createCommitterDriver(
+      const StreamOperatorBase& op, SinkWriter<T>& writer,
+      const CommitterInitContext& context) const final;
+};
+
+/// Keeps the committables of one sink subtask by checkpoint id and commits them (Flink's
+/// CommitterOperator with its CheckpointCommittableManager, inside the writer's operator).
+/// Counts what happened in the operator's counters numCommittablesTotal, ...Success,
+/// ...AlreadyCommitted, ...Retry and ...Failure (Flink's SinkCommitterMetricGroup).
+template <typename T, typename CommT>
+class TwoPhaseCommitDriver final : public detail::SinkCommitterDriver {
+  static_assert(detail::RestorableStateType<CommT>,
+                "committables need a TypeSerializer<CommT> and a default constructor");
+
+ public:
+  /// Name of the committables' list state (Flink's CommitterOperator state name).
+  static constexpr const char* kStateName = "streaming_committer_raw_states";
+  /// Commit attempts at end of input while the committer asks for retries.
+  static constexpr int kMaxEndOfInputAttempts = 10;
+
+  TwoPhaseCommitDriver(const StreamOperatorBase& op, CommittingSinkWriter<T, CommT>& writer,
+                       std::unique_ptr<Committer<CommT>> committer)
+      : op_(op),
+        writer_(writer),
+        committer_(std::move(committer)),
+        total_(op.getRuntimeContext().counter("numCommittablesTotal")),
+        success_(op.getRuntimeContext().counter("numCommittablesSuccess")),
+        alreadyCommitted_(op.getRuntimeContext().counter("numCommittablesAlreadyCommitted")),
+        retry_(op.getRuntimeContext().counter("numCommittablesRetry")),
+        failure_(op.getRuntimeContext().counter("numCommittablesFailure")) {}
+
+  void initializeState(OperatorStateStore& store, bool restored) override {
+    state_ = &store.getListState(ListStateDescriptor<CheckpointCommittable<CommT>>(kStateName));
+    if (!restored) return;
+    for (const auto& [checkpointId, committable] : state_->get()) {
+      pending_[checkpointId].emplace_back(committable);
+    }
+    // Every restored committable belongs to the restored checkpoint or an earlier one, all of
+    // them complete; the failed attempt may or may not have committed them (Flink's
+    // CommitterOperator commits restored committables in initializeState too).
+    commitUpTo(kEndOfInputCheckpointId);
+  }
+
+  void prepareCommit(int64_t checkpointId) override {
+    std::vector<CommT> committables =
+        callUserFunction(op_, [&] { return writer_.prepareCommit(); });
+    if (committables.empty()) return;
+    auto& list = pending_[checkpointId];
+    for (CommT& c : committables) list.emplace_back(std::move(c));
+  }
+
+  void snapshotState() override {
+    std::vector<CheckpointCommittable<CommT>> all;
+    for (const auto& [checkpointId, requests] : pending_) {
+      for (const auto& r : requests) all.emplace_back(checkpointId, r.committable_);
+    }
+    state_->update(all);
+  }
+
+  void commitUpTo(int64_t checkpointId) override {
+    auto end = pending_.upper_bound(checkpointId);
+    if (pending_.begin() == end) return;
+    std::vector<CommitRequest<CommT>> batch;
+    std::vector<int64_t> ids;
+    for (auto it = pending_.begin(); it != end; ++it) {
+      for (const auto& r : it->second) {
+        batch.push_back(r);
+        batch.back().outcome_ = CommitRequest<CommT>::Outcome::kCommitted;
+        ids.push_back(it->first);
+      }
+    }
+    total_.inc(static_cast<int64_t>(batch.size()));
+    // On an exception the committables stay pending (and in the last checkpoint).
+    callUserFunction(op_, [&] { committer_->commit(batch); });
+    pending_.erase(pending_.begin(), end);
+    std::string unknownFailure;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      CommitRequest<CommT>& r = batch[i];
+      switch (r.outcome_) {
+        case CommitRequest<CommT>::Outcome::kCommitted:
+          success_.inc();
+          break;
+        case CommitRequest<CommT>::Outcome::kAlreadyCommitted:
+          alreadyCommitted_.inc();
+          break;
+        case CommitRequest<CommT>::Outcome::kRetryLater:
+          retry_.inc();
+          ++r.numberOfRetries_;
+          pending_[ids[i]].push_back(std::move(r));
+          break;
+        case CommitRequest<CommT>::Outcome::kFailedKnownReason:
+          failure_.inc();
+          break;
+        case CommitRequest<CommT>::Outcome::kFailedUnknownReason:
+          failure_.inc();
+          pending_[ids[i]].push_back(r);
+          if (unknownFailure.empty()) unknownFailure = r.failureReason_;
+          break;
+      }
+    }
+    if (!unknownFailure.empty()) {
+      throw UserFunctionException(op_.nameWithSubtask(),
+                                  "the committer failed to commit: " + unknownFailure);
+    }
+  }
+
+  void commitAtEndOfInput() override {
+    prepareCommit(kEndOfInputCheckpointId);
+    for (int attempt = 0; attempt < kMaxEndOfInputAttempts && !pending_.empty(); ++attempt) {
+      commitUpTo(kEndOfInputCheckpointId);
+    }
+    if (!pending_.empty()) {
+      throw UserFunctionException(
+          op_.nameWithSubtask(),
+          "the committer still asked to retry " + std::to_string(numPendingCommittables()) +
+              " committables after " + std::to_string(kMaxEndOfInputAttempts) +
+              " attempts at end of input");
+    }
+  }
+
+  size_t numPendingCommittables() const override {
+    size_t n = 0;
+    for (const auto& [id, requests] : pending_) n += requests.size();
+    return n;
+  }
+
+  void close() override {
+    callUserFunction(op_, [&] { committer_->close(); });
+  }
+
+ private:
+  const StreamOperatorBase& op_;
+  CommittingSinkWriter<T, CommT>& writer_;
+  std::unique_ptr<Committer<CommT>> committer_;
+  ListState<CheckpointCommittable<CommT>>* state_ = nullptr;
+  /// Committables not yet committed, by the checkpoint whose barrier prepared them.
+  std::map<int64_t, std::vector<CommitRequest<CommT>>> pending_;
+  Counter& total_;
+  Counter& success_;
+  Counter& alreadyCommitted_;
+  Counter& retry_;
+  Counter& failure_;
+};
+
+template <typename T, typename CommT>
+std::unique_ptr<detail::SinkCommitterDriver>
+TwoPhaseCommittingSink<T, CommT>::createCommitterDriver(const StreamOperatorBase& op,
+                                                        SinkWriter<T>& writer,
+                                                        const CommitterInitContext& context) const {
+  // createWriter() is final and returns createCommittingWriter()'s writer.
+  auto& committing = static_cast<CommittingSinkWriter<T, CommT>&>(writer);
+  return std::make_unique<TwoPhaseCommitDriver<T, CommT>>(op, committing, createCommitter(context));
+}
+
+// ---- the operator ----------------------------------------------------------------------------
+
 /// Drives a SinkWriter as the last operator of a chain (Flink's SinkWriterOperator). The writer
-/// is created in initializeState(), as Flink's.
+/// is created in initializeState(), as Flink's. At each checkpoint (snapshotOperatorState) it
+/// calls the writer's flush(false), then, for a two-phase-commit sink, prepareCommit(), then
+/// the writer's snapshotState() if it is a CheckpointedFunction.
+///
+/// Two-phase commit (TwoPhaseCommittingSink): Sluice keeps the committer in this operator
+/// rather than in a downstream CommitterOperator as Flink does: every subtask commits what its
+/// own writer prepared, so no committables cross the network and a checkpoint needs no extra
+/// barrier hop; the committables are operator state of this operator (list state
+/// "streaming_committer_raw_states", elements (checkpointId, committable), redistributed
+/// round-robin on rescaling, so any subtask may commit any committable). The protocol:
+///  - snapshotOperatorState(n): the committables prepared at barrier n are kept under n; the
+///    state holds every committable not yet committed;
+///  - notifyCheckpointComplete(n): commits those of checkpoints <= n (a missed notification
+///    is caught up by the next one);
+///  - notifyCheckpointAborted(n): nothing; they are committed with the next completed one;
+///  - restore: initializeState() commits every restored committable (they all belong to
+///    complete checkpoints, and may or may not have been committed before the failure);
+///  - finish(): flush(true), prepareCommit() and commit everything at once, since no
+///    checkpoint will come. A failure after a subtask finished but before the job ended
+///    restores from an earlier checkpoint and writes the finished subtask's output again
+///    (Flink closes that window with a final checkpoint, FLIP-147).
+/// Commits run on the task thread (Flink's CommitterOperator commits in its mailbox, too).
 template <typename T>
 class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
  public:
@@ -54,20 +407,38 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
     init.subtaskIndex = this->getRuntimeContext().getIndexOfThisSubtask();
     init.parallelism = this->getRuntimeContext().getNumberOfParallelSubtasks();
     init.processingTimeService = this->context_.processingTimeService;
+    init.checkpointingEnabled = this->context_.checkpointingEnabled;
     writer_ = callUserFunction(*this, [&] { return sink_->createWriter(init); });
+    bool restored = this->context_.restoredOperatorState != nullptr;
+    if (auto* twoPhase = dynamic_cast<const TwoPhaseCommittingSinkBase<T>*>(sink_.get())) {
+      CommitterInitContext committerInit{init.subtaskIndex, init.parallelism};
+      committer_ = callUserFunction(
+          *this, [&] { return twoPhase->createCommitterDriver(*this, *writer_, committerInit); });
+      committer_->initializeState(this->getOperatorStateStore(), restored);
+    }
     checkpointed_ = dynamic_cast<CheckpointedFunction*>(writer_.get());
     if (checkpointed_ != nullptr) {
-      FunctionInitializationContext context(this->getOperatorStateStore(),
-                                            this->context_.restoredOperatorState != nullptr);
+      FunctionInitializationContext context(this->getOperatorStateStore(), restored);
       callUserFunction(*this, [&] { checkpointed_->initializeState(context); });
     }
   }
   OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {
+    callUserFunction(*this, [&] { writer_->flush(false); });
+    if (committer_) committer_->prepareCommit(checkpointId);
     if (checkpointed_ != nullptr) {
       FunctionSnapshotContext context(checkpointId, timestamp);
       callUserFunction(*this, [&] { checkpointed_->snapshotState(context); });
     }
+    if (committer_) committer_->snapshotState();
     return OneInputStreamOperator<T, NoOutput>::snapshotOperatorState(checkpointId, timestamp);
+  }
+  void notifyCheckpointComplete(int64_t checkpointId) override {
+    if (committer_) committer_->commitUpTo(checkpointId);
+  }
+  void notifyCheckpointAborted(int64_t checkpointId) override {
+    // Committables prepared for an aborted checkpoint are committed with the next one that
+    // completes (Flink's CommitterOperator keeps them, too).
+    (void)checkpointId;
   }
   void collect(const T& value, Timestamp timestamp) final { write(value, timestamp); }
   void processElement(const T& value, Timestamp timestamp) final { write(value, timestamp); }
@@ -76,9 +447,16 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
   }
   void finish() override {
     callUserFunction(*this, [&] { writer_->flush(true); });
+    if (committer_) committer_->commitAtEndOfInput();
   }
   void close() override {
     if (writer_) callUserFunction(*this, [&] { writer_->close(); });
+    if (committer_) committer_->close();
+  }
+
+  /// Committables prepared and not yet committed (0 for a sink without committer); for tests.
+  size_t numPendingCommittables() const {
+    return committer_ ? committer_->numPendingCommittables() : 0;
   }
 
  private:
@@ -89,6 +467,7 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
 
   std::shared_ptr<const Sink<T>> sink_;
   std::unique_ptr<SinkWriter<T>> writer_;
+  std::unique_ptr<detail::SinkCommitterDriver> committer_;  ///< for a TwoPhaseCommittingSink
   CheckpointedFunction* checkpointed_ = nullptr;  ///< writer_, if it is a CheckpointedFunction
   SinkContext sinkContext_;
 };

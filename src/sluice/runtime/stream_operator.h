@@ -56,6 +56,10 @@ struct StreamOperatorContext {
   OperatorCoordinator* coordinator = nullptr;
   /// pipeline.auto-watermark-interval: period of watermark generators, ms; 0 disables.
   int64_t autoWatermarkIntervalMillis = 200;
+  /// Whether the job takes periodic checkpoints (execution.checkpointing.interval > 0; Flink's
+  /// StreamingRuntimeContext#isCheckpointingEnabled). Two-phase-commit sinks (sink.h) defer
+  /// making output visible to checkpoint completion only when it is set.
+  bool checkpointingEnabled = false;
   /// Side outputs that have consumers, by tag id; each is an Output<X> of the tag's type.
   std::map<std::string, OutputBase*> sideOutputs;
   /// The operator state to restore (operator_state.h: this subtask's part of a checkpoint or

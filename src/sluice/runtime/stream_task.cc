@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "sluice/network/events.h"
 
 namespace sluice {
@@ -29,6 +32,7 @@ void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinato
   StreamOperatorContext context;
   context.sideOutputs = std::move(sideOutputs);
   context.autoWatermarkIntervalMillis = autoWatermarkIntervalMillis_;
+  context.checkpointingEnabled = checkpointingEnabled_;
   context.runtimeContext = contexts_[static_cast<size_t>(index)].get();
   context.processingTimeService = &timeService_;
   context.mailbox = &mailbox_;
@@ -100,6 +104,8 @@ void StreamTask::run() {
 }
 
 void StreamTask::invoke() {
+  // Restored output channel state goes out before anything the operators emit.
+  restoreOutputChannelState();
   for (auto it = operators_.rbegin(); it != operators_.rend(); ++it) (*it)->initializeState();
   for (auto it = operators_.rbegin(); it != operators_.rend(); ++it) (*it)->open();
   if (bufferTimeoutMillis_ > 0 && !writers_.empty()) {
@@ -111,6 +117,7 @@ void StreamTask::invoke() {
     barrierHandler_ =
         CheckpointBarrierHandler::create(checkpointingMode_, gate_->numChannels(), *this);
     gate_->connect();
+    restoreInputChannelState();
     runInputLoop();
   } else {
     runSourceLoop();
@@ -134,6 +141,55 @@ void StreamTask::invoke() {
     }
   }
   if (firstError) std::rethrow_exception(firstError);
+}
+
+void StreamTask::restoreOutputChannelState() {
+  const std::string task = info_.nameWithSubtask(info_.taskName);
+  const char* const rule =
+      ": the channel state of an unaligned checkpoint can only be restored with the parallelism "
+      "and job graph it was taken with";
+  for (const auto& [index, bytes] : restoredChannelState_.inputChannels) {
+    if (index < 0 || static_cast<size_t>(index) >= channels_.size()) {
+      throw SluiceException("task '" + task + "' is restored with channel state of input channel " +
+                            std::to_string(index) + " but has " + std::to_string(channels_.size()) +
+                            " input channels" + rule);
+    }
+  }
+  for (const auto& [info, bytes] : restoredChannelState_.resultSubpartitions) {
+    if (info.partitionIndex < 0 || static_cast<size_t>(info.partitionIndex) >= writers_.size() ||
+        info.subpartitionIndex < 0 ||
+        info.subpartitionIndex >=
+            writers_[static_cast<size_t>(info.partitionIndex)]->numChannels()) {
+      throw SluiceException("task '" + task + "' is restored with channel state of output (" +
+                            std::to_string(info.partitionIndex) + ", subpartition " +
+                            std::to_string(info.subpartitionIndex) + ") that it does not have" +
+                            rule);
+    }
+  }
+  for (const auto& [info, bytes] : restoredChannelState_.resultSubpartitions) {
+    writers_[static_cast<size_t>(info.partitionIndex)]->emitRestoredData(
+        info.subpartitionIndex, bytes.data(), bytes.size());
+  }
+  restoredChannelState_.resultSubpartitions.clear();
+}
+
+void StreamTask::restoreInputChannelState() {
+  // Chunks of at most this many bytes, so no huge buffer is allocated; elements span chunks.
+  constexpr size_t kChunkBytes = 32 * 1024;
+  for (const auto& [index, bytes] : restoredChannelState_.inputChannels) {
+    Channel& channel = channels_[static_cast<size_t>(index)];
+    for (size_t offset = 0; offset < bytes.size(); offset += kChunkBytes) {
+      checkCancelled();
+      size_t n = std::min(kChunkBytes, bytes.size() - offset);
+      BufferPtr buffer = allocateUnpooledBuffer(static_cast<uint32_t>(n), BufferType::kData);
+      std::memcpy(buffer->data, bytes.data() + offset, n);
+      buffer->size = static_cast<uint32_t>(n);
+      channel.deserializer.setNextBuffer(std::move(buffer));
+      handlers_[static_cast<size_t>(channel.binding.inputIndex)]->processBuffer(
+          channel.deserializer, channel.binding.channelInInput);
+    }
+  }
+  restoredChannelState_.inputChannels.clear();
 }
 
 void StreamTask::runSourceLoop() {
@@ -168,7 +224,8 @@ void StreamTask::runInputLoop() {
           barrierHandler_->processEndOfPartition(next->channel);
           break;
         case EventType::kCheckpointBarrier:
-          if (channel.deserializer.hasPartialElement()) {
+          // An unaligned barrier overtakes data, so it may cut an element; an aligned one never.
+          if (channel.deserializer.hasPartialElement() && !event.barrier.unaligned) {
             throw SerializationException("corrupt stream: checkpoint barrier inside an element");
           }
           barrierHandler_->processBarrier(event.barrier, next->channel);
@@ -179,8 +236,8 @@ void StreamTask::runInputLoop() {
       }
       continue;
     }
-    // Per buffer, not per record: one branch unless an alignment runs.
-    barrierHandler_->onBufferProcessed(next->buffer->size);
+    // Per buffer, not per record: one branch unless a checkpoint is in progress here.
+    barrierHandler_->onBuffer(next->channel, *next->buffer);
     channel.deserializer.setNextBuffer(std::move(next->buffer));
     handlers_[static_cast<size_t>(channel.binding.inputIndex)]->processBuffer(
         channel.deserializer, channel.binding.channelInInput);
@@ -219,10 +276,70 @@ void StreamTask::performCheckpoint(const CheckpointBarrier& barrier,
   // task thread in between.
   if (checkpointHook_) checkpointHook_(barrier, metrics);
   RuntimeEvent event{EventType::kCheckpointBarrier, barrier};
-  for (auto& w : writers_) w->broadcastEvent(event);
+  if (!metrics.unaligned) {
+    for (auto& w : writers_) w->broadcastEvent(event);
+    if (channelStateHook_) channelStateHook_(barrier.checkpointId, TaskChannelState{});
+    return;
+  }
+  // Unaligned: what the deserializers hold (partial elements) starts the input channel state;
+  // the barrier overtakes the queued output buffers, which are the output channel state.
+  TaskChannelState state;
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    if (channels_[i].finished) continue;
+    std::vector<uint8_t> bytes;
+    channels_[i].deserializer.copyUnconsumed(bytes);
+    if (!bytes.empty()) state.inputChannels[static_cast<int>(i)] = std::move(bytes);
+  }
+  std::vector<std::vector<uint8_t>> overtaken;
+  for (size_t p = 0; p < writers_.size(); ++p) {
+    writers_[p]->broadcastPriorityEvent(event, overtaken);
+    for (size_t sub = 0; sub < overtaken.size(); ++sub) {
+      if (overtaken[sub].empty()) continue;
+      state
+          .resultSubpartitions[ResultSubpartitionInfo{static_cast<int>(p), static_cast<int>(sub)}] =
+          std::move(overtaken[sub]);
+    }
+  }
+  if (!gate_) {
+    completeChannelState(barrier.checkpointId, std::move(state));  // a source: output state only
+    return;
+  }
+  // The barrier handler reports the buffers still to persist, then completion or abort.
+  collectingCheckpointId_ = barrier.checkpointId;
+  collecting_ = std::move(state);
+}
+
+void StreamTask::persistInflightBuffer(int64_t checkpointId, int channel, const Buffer& buffer) {
+  if (checkpointId != collectingCheckpointId_) return;
+  auto& bytes = collecting_.inputChannels[channel];
+  bytes.insert(bytes.end(), buffer.data, buffer.data + buffer.size);
+}
+
+void StreamTask::inputChannelStateComplete(int64_t checkpointId) {
+  if (checkpointId != collectingCheckpointId_) return;
+  TaskChannelState state = std::move(collecting_);
+  collecting_ = TaskChannelState{};
+  collectingCheckpointId_ = -1;
+  completeChannelState(checkpointId, std::move(state));
+}
+
+void StreamTask::completeChannelState(int64_t checkpointId, TaskChannelState state) {
+  if (channelStateHook_) channelStateHook_(checkpointId, std::move(state));
+}
+
+void StreamTask::scheduleAlignmentTimeout(int64_t delayNanos) {
+  // Rounded up, plus 1 ms: the handler measures on its own clock and must see the timeout over.
+  int64_t delayMillis = (delayNanos + 999'999) / 1'000'000 + 1;
+  timeService_.registerTimer(timeService_.currentProcessingTime() + delayMillis, [this](int64_t) {
+    if (barrierHandler_) barrierHandler_->checkAlignmentTimeout();
+  });
 }
 
 void StreamTask::abortCheckpointOnBarrier(int64_t checkpointId) {
+  if (checkpointId == collectingCheckpointId_) {
+    collectingCheckpointId_ = -1;
+    collecting_ = TaskChannelState{};
+  }
   if (checkpointAbortHook_) checkpointAbortHook_(checkpointId);
   RuntimeEvent event{EventType::kCancelCheckpointMarker, CheckpointBarrier{checkpointId, 0}};
   for (auto& w : writers_) w->broadcastEvent(event);
@@ -239,7 +356,9 @@ bool StreamTask::triggerCheckpointAsync(const CheckpointBarrier& barrier) {
   mailbox_.put([this, barrier] {
     if (barrier.checkpointId <= latestSourceCheckpointId_) return;
     latestSourceCheckpointId_ = barrier.checkpointId;
-    performCheckpoint(barrier, CheckpointMetrics{});
+    CheckpointMetrics metrics;
+    metrics.unaligned = barrier.isUnalignedNow();
+    performCheckpoint(barrier, metrics);
   });
   return true;
 }

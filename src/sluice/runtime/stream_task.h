@@ -35,12 +35,20 @@ enum class TaskState { kCreated, kRunning, kFinished, kCanceled, kFailed };
 /// record writers and input gate; result partitions belong to the job.
 ///
 /// Checkpoints: a task with inputs hands the barriers, cancellation markers and ends of
-/// partition of its channels to a CheckpointBarrierHandler (exactly-once: aligned; at least
-/// once: tracked; see checkpoint_barrier_handler.h). When it triggers, the task runs the
-/// checkpoint hook (snapshot and acknowledgement, set by the executor), then broadcasts the
-/// barrier on every output before any later record; when it aborts, the task runs the abort hook
-/// and broadcasts a cancellation marker. A source task is triggered by
+/// partition of its channels to a CheckpointBarrierHandler (exactly-once: aligned, unaligned or
+/// aligned with a timeout; at least once: tracked; see checkpoint_barrier_handler.h). When it
+/// triggers, the task runs the checkpoint hook (operator snapshot, set by the executor), then
+/// broadcasts the barrier on every output before any later record; when it aborts, the task runs
+/// the abort hook and broadcasts a cancellation marker. A source task is triggered by
 /// triggerCheckpointAsync() and does the same between two emitNext() calls.
+///
+/// Unaligned checkpoints (Flink's FLIP-76): the barrier goes out as a priority event ahead of
+/// the buffers queued in the task's result subpartitions, which become the output channel state;
+/// the partial elements held by the input deserializers at the snapshot and every buffer that
+/// arrives on a channel before its barrier become the input channel state. The channel state
+/// hook receives both once the last barrier arrived (see setChannelStateHook). A task restored
+/// with setRestoredChannelState() first re-emits the restored output state, then replays the
+/// restored input state through its deserializers, before any new input.
 ///
 /// Built by the executor (single-threaded), then run() on the task's thread. cancel(),
 /// triggerCheckpointAsync() and notifyCheckpoint*Async() are thread-safe.
@@ -51,8 +59,13 @@ class StreamTask final : private CheckpointBarrierTarget {
   using CheckpointHook =
       std::function<void(const CheckpointBarrier& barrier, const CheckpointMetrics& metrics)>;
   /// Told (on the task thread) that checkpoint `checkpointId` was aborted at this task by its
-  /// barriers (cancellation marker, or subsumed by a newer checkpoint): decline it.
+  /// barriers (cancellation marker, or subsumed by a newer checkpoint): decline it. For an
+  /// unaligned checkpoint this can follow its CheckpointHook; its channel state is then dropped
+  /// and the ChannelStateHook is not called for it.
   using CheckpointAbortHook = std::function<void(int64_t checkpointId)>;
+  /// Receives (on the task thread) the channel state of checkpoint `checkpointId` at this task
+  /// once it is complete. See setChannelStateHook.
+  using ChannelStateHook = std::function<void(int64_t checkpointId, TaskChannelState state)>;
 
   /// `bufferTimeoutMillis`: 0 flushes after every record, -1 only when buffers are full, else
   /// the flush period.
@@ -115,11 +128,39 @@ class StreamTask final : private CheckpointBarrierTarget {
   /// before run().
   void setCheckpointingMode(CheckpointingMode mode) { checkpointingMode_ = mode; }
   CheckpointingMode checkpointingMode() const { return checkpointingMode_; }
+  /// Whether periodic checkpoints are configured; reaches operators as
+  /// StreamOperatorContext::checkpointingEnabled (two-phase-commit sinks commit at checkpoints
+  /// then). Call before setupOperator().
+  void setCheckpointingEnabled(bool enabled) { checkpointingEnabled_ = enabled; }
   /// The snapshot hook (see CheckpointHook); by default nothing is snapshotted and the barrier
   /// is only forwarded. Set before run(). An exception it throws fails the task.
   void setCheckpointHook(CheckpointHook hook) { checkpointHook_ = std::move(hook); }
   /// The decline hook (see CheckpointAbortHook); by default none. Set before run().
   void setCheckpointAbortHook(CheckpointAbortHook hook) { checkpointAbortHook_ = std::move(hook); }
+  /// The channel state hook; by default none. Set before run(). For every checkpoint whose
+  /// CheckpointHook ran at this task it is called exactly once, after it, unless the checkpoint
+  /// is aborted at this task first (then the CheckpointAbortHook runs instead):
+  /// - aligned checkpoints: right after the barrier was forwarded, with an empty state;
+  /// - unaligned checkpoints (Flink's ChannelStateWriter result): a source task right after
+  ///   forwarding the barrier (output state only); a task with inputs when every open input
+  ///   channel delivered the barrier or ended — immediately for a single channel, later for
+  ///   several, meanwhile the task keeps processing records.
+  /// An acknowledgement of the checkpoint must wait for it: the snapshot is complete only with
+  /// its channel state. An exception it throws fails the task.
+  void setChannelStateHook(ChannelStateHook hook) { channelStateHook_ = std::move(hook); }
+  /// Hands the task the channel state of the unaligned checkpoint it is restored from (call
+  /// after setInputs() and addRecordWriter(), before run()). When it runs, the task first
+  /// re-emits every restored output buffer into its result subpartition (before the operators
+  /// are initialized, so before any new output), then feeds every restored input channel's bytes,
+  /// channel by channel in ascending index order, through that channel's deserializer to the
+  /// operators, and only then reads new input; the channel's deserializer carries a partial
+  /// element over into the channel's new data. Channel state can only be restored into the
+  /// same task layout it was taken from (same parallelism of this and the neighbouring
+  /// vertices, same job graph), as the channels are matched by index; Flink instead rescales it
+  /// with special rules, which Sluice does not support. The task fails with a SluiceException
+  /// naming the channel when a restored channel does not exist here; a mismatch that does not
+  /// show in the indices shows as a corrupt stream.
+  void setRestoredChannelState(TaskChannelState state) { restoredChannelState_ = std::move(state); }
 
   /// Source tasks only (no inputs): takes checkpoint `barrier.checkpointId` as a mail on the
   /// task thread, between two emitNext() calls: runs the checkpoint hook, then broadcasts the
@@ -149,6 +190,8 @@ class StreamTask final : private CheckpointBarrierTarget {
   };
 
   void invoke();
+  void restoreOutputChannelState();
+  void restoreInputChannelState();
   void runSourceLoop();
   void runInputLoop();
   void endOfChannel(Channel& channel);
@@ -167,6 +210,10 @@ class StreamTask final : private CheckpointBarrierTarget {
     performCheckpoint(barrier, metrics);
   }
   void abortCheckpointOnBarrier(int64_t checkpointId) override;
+  void persistInflightBuffer(int64_t checkpointId, int channel, const Buffer& buffer) override;
+  void inputChannelStateComplete(int64_t checkpointId) override;
+  void scheduleAlignmentTimeout(int64_t delayNanos) override;
+  void completeChannelState(int64_t checkpointId, TaskChannelState state);
 
   TaskInfo info_;
   Mailbox mailbox_;
@@ -191,8 +238,14 @@ class StreamTask final : private CheckpointBarrierTarget {
   std::string failure_;
   std::function<void(StreamTask&)> failureListener_;
   CheckpointingMode checkpointingMode_ = CheckpointingMode::kExactlyOnce;
+  bool checkpointingEnabled_ = false;
   CheckpointHook checkpointHook_;
   CheckpointAbortHook checkpointAbortHook_;
+  ChannelStateHook channelStateHook_;
+  TaskChannelState restoredChannelState_;
+  // The unaligned checkpoint whose input channel state is being collected, or -1.
+  int64_t collectingCheckpointId_ = -1;
+  TaskChannelState collecting_;
   std::unique_ptr<CheckpointBarrierHandler> barrierHandler_;
   int64_t latestSourceCheckpointId_ = -1;  // source tasks: the last checkpoint taken
 };
