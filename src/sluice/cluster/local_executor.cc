@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <random>
@@ -48,11 +49,67 @@ std::string randomJobId() {
   return buf;
 }
 
+/// The asynchronous part of checkpoints (Flink's asynchronous snapshot threads): serializes
+/// the keyed state frozen on the task threads, one job after the other on a thread of its own,
+/// so that tasks go on processing meanwhile. Jobs still queued at stop() are dropped (their
+/// checkpoint can no longer complete).
+class SnapshotMaterializer {
+ public:
+  SnapshotMaterializer() : thread_([this] { run(); }) {}
+  ~SnapshotMaterializer() { stop(); }
+  void submit(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      jobs_.push_back(std::move(job));
+    }
+    changed_.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+      jobs_.clear();
+    }
+    changed_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [this] { return stopped_ || !jobs_.empty(); });
+      if (stopped_) return;
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // frees what the job held (old state versions) outside the lock
+      lock.lock();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
 /// One deployment of every task of the job (an execution attempt of each vertex). A failure
 /// anywhere cancels every task; the LocalJob then releases this attempt and deploys a new one
 /// restored from the latest completed checkpoint (Flink's full-restart failover strategy).
 /// Checkpoint acknowledgements go to the job's coordinator, which outlives attempts.
 class ExecutionAttempt {
+  // A task's snapshot waiting for its keyed state to be materialized and for its channel state
+  // before it is acknowledged.
+  struct PendingAck {
+    std::vector<CheckpointCoordinator::OperatorAck> acks;
+    int64_t alignmentMillis = 0;
+    bool materialized = false;
+    std::optional<TaskChannelState> channelState;
+  };
+
  public:
   /// Deploys every task, restoring from `restore` when not null. Throws SluiceException when
   /// the graph cannot be deployed or the checkpoint does not fit it.
@@ -191,6 +248,7 @@ class ExecutionAttempt {
   /// Frees everything in dependency order: timers, tasks (gates, writers), coordinators, and
   /// last the partitions whose pools the buffers return to. Call after joinAll().
   void release() {
+    materializer_.stop();                 // before the tasks its jobs name go away
     std::lock_guard lock(releaseMutex_);  // not while the coordinator reaches tasks
     if (released_) return;
     released_ = true;
@@ -459,12 +517,16 @@ class ExecutionAttempt {
                           std::move(parts[static_cast<size_t>(info.indexOfSubtask)]));
   }
 
-  /// The checkpoint hook of every task (its thread): snapshots the chain's operators (the
-  /// acknowledgement waits for the task's channel state, completeChannelState), or declines
-  /// when a snapshot fails.
+  /// The checkpoint hook of every task (its thread): takes the synchronous part of the
+  /// snapshot (operator state, and a copy-on-write view of the keyed state), then lets the
+  /// materializer serialize the keyed state while the task goes on. The acknowledgement goes out
+  /// once both that and the task's channel state are in (completeChannelState). Declines when
+  /// a snapshot fails.
   void snapshotTask(StreamTask& task, const TaskInfo& info, const std::vector<int>& chain,
                     const CheckpointBarrier& barrier, const CheckpointMetrics& metrics) {
     std::vector<CheckpointCoordinator::OperatorAck> acks;
+    auto frozen = std::make_shared<std::vector<std::pair<size_t, AsyncKeyedSnapshot>>>();
+    std::string name = info.nameWithSubtask(info.taskName);
     try {
       for (size_t k = 0; k < chain.size(); ++k) {
         StreamOperatorBase* op = task.operatorAt(static_cast<int>(k));
@@ -475,21 +537,49 @@ class ExecutionAttempt {
         ack.maxParallelism = info.maxNumberOfParallelSubtasks;
         ack.subtask = info.indexOfSubtask;
         if (KeyedStateBackendBase* backend = op->keyedStateBackend()) {
-          ack.state.keyedState = backend->snapshot();
+          frozen->emplace_back(k, backend->snapshotAsync(barrier.checkpointId));
         }
         ack.state.operatorState =
             op->snapshotOperatorState(barrier.checkpointId, barrier.timestamp);
         acks.push_back(std::move(ack));
       }
     } catch (const std::exception& e) {
-      checkpoints_.decline(barrier.checkpointId,
-                           info.nameWithSubtask(info.taskName) + " failed to snapshot: " + e.what(),
-                           true);
+      checkpoints_.decline(barrier.checkpointId, name + " failed to snapshot: " + e.what(), true);
       return;
     }
-    std::lock_guard lock(pendingAcksMutex_);
-    pendingAcks_[{&task, barrier.checkpointId}] =
-        PendingAck{std::move(acks), metrics.alignmentDurationMillis()};
+    {
+      std::lock_guard lock(pendingAcksMutex_);
+      PendingAck& pending = pendingAcks_[{&task, barrier.checkpointId}];
+      pending.acks = std::move(acks);
+      pending.alignmentMillis = metrics.alignmentDurationMillis();
+      pending.materialized = frozen->empty();
+    }
+    if (frozen->empty()) return;
+    int64_t id = barrier.checkpointId;
+    StreamTask* t = &task;
+    materializer_.submit([this, t, id, frozen, name] {
+      std::vector<std::pair<size_t, KeyedStateSnapshot>> keyed;
+      try {
+        for (const auto& [k, snapshot] : *frozen) keyed.emplace_back(k, snapshot.materialize());
+      } catch (const std::exception& e) {
+        dropPendingAck(*t, id);
+        checkpoints_.decline(id, name + " failed to write its keyed state: " + e.what(), true);
+        return;
+      }
+      frozen->clear();  // the old state versions are freed here, not on the task thread
+      PendingAck ready;
+      {
+        std::lock_guard lock(pendingAcksMutex_);
+        auto it = pendingAcks_.find({t, id});
+        if (it == pendingAcks_.end()) return;  // aborted meanwhile
+        for (auto& [k, snapshot] : keyed) it->second.acks[k].state.keyedState = std::move(snapshot);
+        it->second.materialized = true;
+        if (!it->second.channelState) return;  // completeChannelState acknowledges
+        ready = std::move(it->second);
+        pendingAcks_.erase(it);
+      }
+      acknowledge(id, std::move(ready));
+    });
   }
 
   /// The channel state hook of every task (its thread), called once per checkpoint after the
@@ -497,19 +587,26 @@ class ExecutionAttempt {
   /// barrier arrived for unaligned ones. Acknowledges the task's snapshot with it, stored with
   /// the chain's head operator (input channels) as Flink's OperatorSubtaskState.
   void completeChannelState(StreamTask& task, int64_t checkpointId, TaskChannelState state) {
-    PendingAck pending;
+    PendingAck ready;
     {
       std::lock_guard lock(pendingAcksMutex_);
       auto it = pendingAcks_.find({&task, checkpointId});
       if (it == pendingAcks_.end()) return;  // the snapshot was declined
-      pending = std::move(it->second);
+      it->second.channelState = std::move(state);
+      if (!it->second.materialized) return;  // the materializer acknowledges
+      ready = std::move(it->second);
       pendingAcks_.erase(it);
     }
-    if (!pending.acks.empty()) {
-      pending.acks.front().state.inputChannelState = std::move(state.inputChannels);
-      pending.acks.front().state.resultSubpartitionState = std::move(state.resultSubpartitions);
+    acknowledge(checkpointId, std::move(ready));
+  }
+
+  void acknowledge(int64_t checkpointId, PendingAck ready) {
+    if (!ready.acks.empty() && ready.channelState) {
+      auto& head = ready.acks.front().state;
+      head.inputChannelState = std::move(ready.channelState->inputChannels);
+      head.resultSubpartitionState = std::move(ready.channelState->resultSubpartitions);
     }
-    checkpoints_.acknowledge(checkpointId, std::move(pending.acks), pending.alignmentMillis);
+    checkpoints_.acknowledge(checkpointId, std::move(ready.acks), ready.alignmentMillis);
   }
 
   void dropPendingAck(StreamTask& task, int64_t checkpointId) {
@@ -556,13 +653,9 @@ class ExecutionAttempt {
   std::string failure_;
   bool cancelRequested_ = false;
   bool released_ = false;
-  // Snapshots taken, waiting for their task's channel state before they are acknowledged.
-  struct PendingAck {
-    std::vector<CheckpointCoordinator::OperatorAck> acks;
-    int64_t alignmentMillis = 0;
-  };
   std::mutex pendingAcksMutex_;
   std::map<std::pair<StreamTask*, int64_t>, PendingAck> pendingAcks_;
+  SnapshotMaterializer materializer_;
 };
 
 /// The job: its checkpoint coordinator, the running execution attempt, and the failover loop
