@@ -1,7 +1,8 @@
 // Throughput benchmarks of the runtime's main paths. Each case prints one JSON object:
 //   {"benchmark": ..., "records": N, "seconds": s, "records_per_second": r,
 //    "records_per_second_per_core": r / cores_used, "peak_rss_bytes": b}
-// Usage: throughput_bench [chained|keyed|wordcount|all] [--records N] [--input DIR]
+// Usage: throughput_bench [chained|keyed|keyed_checkpointed|wordcount|wordcount_checkpointed|
+//                          backpressure|all] [--records N] [--input DIR]
 // Run one case per process (scripts/bench.sh does) so that peak RSS belongs to that case.
 
 #include <sys/resource.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "sluice/api/data_stream.h"
 #include "sluice/connectors/file_source.h"
@@ -108,9 +110,35 @@ void keyedCheckpointed(int64_t records) {
              ", \"max_checkpoint_ms\": " + std::to_string(maxDuration));
 }
 
-// WordCount over a directory of text (the Gutenberg books), counts to a discarding sink.
-void wordcount(const std::string& input, int parallelism) {
+/// The checkpoints a job completed: how many, and their longest duration and alignment, ms.
+std::string checkpointFields(const sluice::JobClient& job) {
+  int completed = 0;
+  int64_t maxDuration = 0;
+  int64_t maxAlignment = 0;
+  int64_t inFlight = 0;
+  for (const auto& s : job.checkpointStatistics()) {
+    if (!s.completed) continue;
+    ++completed;
+    maxDuration = std::max(maxDuration, s.durationMillis);
+    maxAlignment = std::max(maxAlignment, s.maxAlignmentMillis);
+    inFlight = std::max(inFlight, s.channelStateBytes);
+  }
+  return ", \"checkpoints_completed\": " + std::to_string(completed) +
+         ", \"max_checkpoint_ms\": " + std::to_string(maxDuration) +
+         ", \"max_alignment_ms\": " + std::to_string(maxAlignment) +
+         ", \"max_in_flight_bytes\": " + std::to_string(inFlight);
+}
+
+// WordCount over a directory of text (the Gutenberg books) read `copies` times, counts to a
+// discarding sink; with a checkpoint every `checkpointMillis` (0: none) to a temp directory.
+void wordcount(const std::string& input, int parallelism, int copies = 1,
+               int64_t checkpointMillis = 0) {
   auto env = makeEnv(parallelism);
+  std::string dir = "/tmp/sluice-bench-checkpoints-" + std::to_string(::getpid());
+  if (checkpointMillis > 0) {
+    env->enableCheckpointing(checkpointMillis);
+    env->getCheckpointConfig().setCheckpointStorage(dir);
+  }
   using sluice::examples::WordCount;
   struct CountWords : sluice::RichMapFunction<WordCount, WordCount> {
     sluice::LongCounter* words = nullptr;
@@ -120,17 +148,53 @@ void wordcount(const std::string& input, int parallelism) {
       return w;
     }
   };
-  sluice::fromTextFiles(*env, {input})
+  sluice::fromTextFiles(*env, std::vector<std::string>(static_cast<size_t>(copies), input))
       .flatMap(sluice::examples::Tokenizer{})
       .map(CountWords{})
       .keyBy([](const WordCount& wc) -> const std::string& { return wc.first; })
       .sum<1>()
       .sinkTo(std::make_shared<sluice::DiscardingSink<WordCount>>());
   auto start = Clock::now();
-  auto result = env->execute("wordcount");
+  auto job = env->executeAsync("wordcount");
+  auto result = job->getJobExecutionResult();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  report("wordcount_p" + std::to_string(parallelism), result.getAccumulatorResult<int64_t>("words"),
-         seconds, 2 * parallelism);
+  std::filesystem::remove_all(dir);
+  std::string name = "wordcount_p" + std::to_string(parallelism);
+  if (copies > 1) name += "_x" + std::to_string(copies);
+  if (checkpointMillis > 0) name += "_checkpoint_" + std::to_string(checkpointMillis) + "ms";
+  report(name, result.getAccumulatorResult<int64_t>("words"), seconds, 2 * parallelism,
+         checkpointMillis > 0 ? checkpointFields(*job) : "");
+}
+
+// Checkpoints under backpressure: a fast source at parallelism 2 feeds, over a keyBy, a slow
+// sink (about 2 µs per record) through the default network buffers, so the queues between them
+// are full. Aligned barriers wait behind the queued buffers; unaligned ones overtake them and
+// store them as channel state. Reports the checkpoints' alignment and duration.
+void backpressure(bool unaligned, int64_t records) {
+  auto env = makeEnv(2);
+  std::string dir = "/tmp/sluice-bench-checkpoints-" + std::to_string(::getpid());
+  env->enableCheckpointing(200);
+  env->getCheckpointConfig().setCheckpointStorage(dir);
+  env->getCheckpointConfig().enableUnalignedCheckpoints(unaligned);
+  struct SlowSink : sluice::RichMapFunction<int64_t, int64_t> {
+    int64_t map(const int64_t& v) override {
+      auto until = Clock::now() + std::chrono::microseconds(2);
+      while (Clock::now() < until) {
+      }
+      return v;
+    }
+  };
+  env->fromSequence(1, records)
+      .keyBy([](const int64_t& v) { return v & 1023; })
+      .map(SlowSink{})
+      .sinkTo(std::make_shared<sluice::DiscardingSink<int64_t>>());
+  auto start = Clock::now();
+  auto job = env->executeAsync("backpressure");
+  job->getJobExecutionResult();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::filesystem::remove_all(dir);
+  report(std::string("backpressure_checkpoint_200ms_") + (unaligned ? "unaligned" : "aligned"),
+         records, seconds, 4, checkpointFields(*job));
 }
 
 }  // namespace
@@ -151,6 +215,15 @@ int main(int argc, char** argv) {
   if (which == "wordcount" || which == "all") {
     wordcount(input, 1);
     wordcount(input, 2);
+  }
+  // WordCount long enough for checkpoints every second: the books 40 times, with and without.
+  if (which == "wordcount_checkpointed" || which == "all") {
+    wordcount(input, 2, 40);
+    wordcount(input, 2, 40, 1000);
+  }
+  if (which == "backpressure" || which == "all") {
+    backpressure(false, records / 25);
+    backpressure(true, records / 25);
   }
   return 0;
 }
