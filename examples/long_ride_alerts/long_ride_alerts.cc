@@ -17,26 +17,11 @@
 #include <iostream>
 #include <string>
 
+#include "common/output_directory.h"
 #include "long_ride_alerts/long_ride_pipeline.h"
 #include "sluice/core/command_line.h"
 
 namespace {
-
-namespace fs = std::filesystem;
-
-/// Refuses an --output that already holds files (part files of an earlier run would mix in).
-void checkOutputDirectory(const std::string& output) {
-  std::error_code ec;
-  fs::file_status st = fs::status(output, ec);
-  if (!fs::exists(st)) return;
-  if (!fs::is_directory(st)) {
-    throw sluice::IOException("--output " + output + " exists and is not a directory");
-  }
-  if (!fs::is_empty(output, ec) || ec) {
-    throw sluice::IOException("--output " + output +
-                              " is not empty: remove it or choose a new directory");
-  }
-}
 
 int64_t counter(const sluice::JobExecutionResult& result, const char* name) {
   if (result.getAllAccumulatorResults().count(name) == 0) return 0;
@@ -60,7 +45,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   try {
     sluice::Configuration conf = cli.parse(argc, argv);
-    checkOutputDirectory(options.output);
+    sluice::examples::checkOutputDirectory(options.output, conf);
     auto env = sluice::StreamExecutionEnvironment::getExecutionEnvironment(conf);
     sluice::rides::buildLongRideJob(*env, options);
 

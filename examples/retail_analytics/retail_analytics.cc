@@ -26,33 +26,9 @@
 #include <iostream>
 #include <string>
 
+#include "common/output_directory.h"
 #include "retail_analytics/retail_pipeline.h"
 #include "sluice/core/command_line.h"
-#include "sluice/core/config_options.h"
-
-namespace {
-
-namespace fs = std::filesystem;
-
-/// Refuses an --output that already holds files: part files of an earlier run would mix with
-/// this run's (their names are random), and every total would count twice. A run restored from
-/// a checkpoint (-s) continues that run's output, so it may write where that run did.
-void checkOutputDirectory(const std::string& output, bool restoring) {
-  if (restoring) return;
-  std::error_code ec;
-  fs::file_status st = fs::status(output, ec);
-  if (!fs::exists(st)) return;
-  if (!fs::is_directory(st)) {
-    throw sluice::IOException("--output " + output + " exists and is not a directory");
-  }
-  if (!fs::is_empty(output, ec) || ec) {
-    throw sluice::IOException("--output " + output +
-                              " is not empty: remove it or choose a new directory (the job "
-                              "would add its part files to those of an earlier run)");
-  }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   sluice::retail::RetailJobOptions options;
@@ -68,7 +44,7 @@ int main(int argc, char** argv) {
   try {
     sluice::Configuration conf = cli.parse(argc, argv);
     options.inputs = {input};
-    checkOutputDirectory(options.output, !conf.get(sluice::kSavepointPath).empty());
+    sluice::examples::checkOutputDirectory(options.output, conf);
     auto env = sluice::StreamExecutionEnvironment::getExecutionEnvironment(conf);
     sluice::retail::buildRetailJob(*env, options);
 
