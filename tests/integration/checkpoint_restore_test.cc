@@ -14,10 +14,13 @@
 #include <thread>
 
 #include "sluice/runtime/checkpoint_storage.h"
+#include "temp_dir.h"
 #include "test_util.h"
 
 namespace sluice {
 namespace checkpoint_restore_test {
+
+using testing::TempDir;
 
 constexpr int64_t kRecords = 200'000;
 constexpr int64_t kKeys = 7;
@@ -29,19 +32,6 @@ struct Count : KeyedProcessFunction<int64_t, int64_t, std::pair<int64_t, int64_t
     int64_t c = count.value().value_or(0) + 1;
     count.update(c);
     out.collect({ctx.getCurrentKey(), c});
-  }
-};
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("sluice-ckpt-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
   }
 };
 
@@ -78,7 +68,7 @@ TEST_P(CheckpointRestore, CancelledJobRestoredFromLatestCheckpointCountsEveryRec
   auto [before, after] = GetParam();
   TempDir dir;
   auto first = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
-  auto job = makeJob(before, dir.path.string(), "", first)->executeAsync("counting");
+  auto job = makeJob(before, dir.path().string(), "", first)->executeAsync("counting");
   bool completed = testing::eventually(
       [&] {
         for (const auto& s : job->checkpointStatistics()) {
@@ -92,7 +82,7 @@ TEST_P(CheckpointRestore, CancelledJobRestoredFromLatestCheckpointCountsEveryRec
   ASSERT_TRUE(completed) << "no checkpoint completed";
 
   auto second = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
-  makeJob(after, dir.path.string(), "latest:" + dir.path.string(), second)->execute("restored");
+  makeJob(after, dir.path().string(), "latest:" + dir.path().string(), second)->execute("restored");
   std::map<int64_t, int64_t> finalCount;
   for (const auto& [key, count] : second->values()) {
     finalCount[key] = std::max(finalCount[key], count);
@@ -112,7 +102,7 @@ INSTANTIATE_TEST_SUITE_P(Parallelism, CheckpointRestore,
 TEST(CheckpointRestore, StateOfAnOperatorTheJobLacksFailsUnlessAllowed) {
   TempDir dir;
   auto sink = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
-  auto job = makeJob(1, dir.path.string(), "", sink)->executeAsync("counting");
+  auto job = makeJob(1, dir.path().string(), "", sink)->executeAsync("counting");
   ASSERT_TRUE(testing::eventually([&] { return job->triggerCheckpoint().has_value(); }, 10));
   ASSERT_TRUE(testing::eventually(
       [&] {
@@ -126,7 +116,7 @@ TEST(CheckpointRestore, StateOfAnOperatorTheJobLacksFailsUnlessAllowed) {
   EXPECT_THROW(job->getJobExecutionResult(), JobExecutionException);
 
   Configuration conf;
-  conf.set("execution.savepoint.path", "latest:" + dir.path.string());
+  conf.set("execution.savepoint.path", "latest:" + dir.path().string());
   auto env = StreamExecutionEnvironment::getExecutionEnvironment(conf);
   env->fromSequence(0, 10)
       .map([](const int64_t& v) { return v; })

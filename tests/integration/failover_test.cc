@@ -29,6 +29,7 @@
 #include "sluice/api/windowed_stream.h"
 #include "sluice/runtime/checkpoint_storage.h"
 #include "sluice/runtime/timestamps_and_watermarks.h"
+#include "temp_dir.h"
 #include "test_util.h"
 
 namespace sluice {
@@ -36,19 +37,7 @@ namespace failover_test {
 
 using testing::CollectSink;
 using ::testing::HasSubstr;
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("sluice-failover-" + std::to_string(std::random_device{}()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using testing::TempDir;
 
 /// Configuration shared by the tests: frequent checkpoints, immediate restarts.
 Configuration failoverConf(int attempts) {
@@ -429,7 +418,7 @@ TEST(Failover, SavepointAtParallelismTwoRestoresAtOneAndFour) {
   std::string savepoint;
   runSumJob(2, "", [&](JobClient& client) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // mid-run, any time works
-    savepoint = client.stopWithSavepoint(dir.path.string(), false).get();
+    savepoint = client.stopWithSavepoint(dir.path().string(), false).get();
   });
   ASSERT_FALSE(savepoint.empty());
   CompletedCheckpoint loaded = FileCheckpointStorage::load(savepoint);
@@ -451,7 +440,7 @@ TEST(Failover, TriggerSavepointWhileRunningKeepsTheJobRunning) {
   std::string savepoint;
   auto result = runSumJob(2, "", [&](JobClient& client) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    savepoint = client.triggerSavepoint(dir.path.string()).get();
+    savepoint = client.triggerSavepoint(dir.path().string()).get();
     EXPECT_EQ(client.getJobStatus(), JobStatus::kRunning);
   });
   EXPECT_EQ(result, expected);
@@ -465,7 +454,7 @@ TEST(Failover, CorruptedCheckpointIsRefused) {
   std::string savepoint;
   runSumJob(2, "", [&](JobClient& client) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    savepoint = client.stopWithSavepoint(dir.path.string(), false).get();
+    savepoint = client.stopWithSavepoint(dir.path().string(), false).get();
   });
   auto metadata = std::filesystem::path(savepoint) / "_metadata";
   {

@@ -24,12 +24,14 @@
 #include "../examples/retail_analytics/retail_pipeline.h"
 #include "integration/process_util.h"
 #include "sluice/runtime/checkpoint_storage.h"
+#include "temp_dir.h"
 #include "test_util.h"
 
 namespace sluice {
 namespace retail_checkpoint_test {
 
 namespace fs = std::filesystem;
+using testing::TempDir;
 
 std::string retailDir() { return testing::dataDir() + "/retail/by-day"; }
 
@@ -67,14 +69,6 @@ const Files& retailFiles() {
   }();
   return files;
 }
-
-struct TempDir {
-  fs::path path = testing::tempDir("retail-ckpt");
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::unique_ptr<StreamExecutionEnvironment> makeJob(int parallelism, const std::string& checkpoints,
                                                     const std::string& restore) {
@@ -118,7 +112,7 @@ std::vector<std::string> sourceFailures(const JobClient& job) {
 TEST(RetailCheckpoint, CheckpointsCompleteWhileTheCsvSourceReads) {
   if (!fs::exists(retailDir())) GTEST_SKIP() << "no data at " << retailDir();
   TempDir dir;
-  auto job = makeJob(2, (dir.path / "chk").string(), "")->executeAsync("retail");
+  auto job = makeJob(2, (dir.path() / "chk").string(), "")->executeAsync("retail");
   bool completed = testing::eventually([&] { return anyCompleted(*job); }, 60);
   JobExecutionResult result = job->getJobExecutionResult();
   EXPECT_TRUE(completed) << "no checkpoint completed";
@@ -183,7 +177,7 @@ TEST_P(RetailRestore, RestoredJobReadsExactlyTheRowsAfterTheCheckpoint) {
   if (!fs::exists(retailDir())) GTEST_SKIP() << "no data at " << retailDir();
   auto [before, after] = GetParam();
   TempDir dir;
-  std::string chk = (dir.path / "chk").string();
+  std::string chk = (dir.path() / "chk").string();
   auto job = makeJob(before, chk, "")->executeAsync("retail");
   bool completed = testing::eventually([&] { return anyCompleted(*job); }, 60);
   job->cancel();
@@ -204,7 +198,7 @@ TEST_P(RetailRestore, RestoredJobReadsExactlyTheRowsAfterTheCheckpoint) {
   ASSERT_EQ(sources, 1) << "the checkpoint holds no CSV source state";
   EXPECT_LE(expected, kRetailRows);
 
-  auto restored = makeJob(after, (dir.path / "chk2").string(), "latest:" + chk);
+  auto restored = makeJob(after, (dir.path() / "chk2").string(), "latest:" + chk);
   JobExecutionResult result = restored->execute("retail restored");
   retail::RetailSummary s = retail::summarize(result);
   EXPECT_EQ(s.rowsRead(), expected)
