@@ -115,17 +115,20 @@ std::string checkpointFields(const sluice::JobClient& job) {
   int completed = 0;
   int64_t maxDuration = 0;
   int64_t maxAlignment = 0;
+  int64_t maxStartDelay = 0;
   int64_t inFlight = 0;
   for (const auto& s : job.checkpointStatistics()) {
     if (!s.completed) continue;
     ++completed;
     maxDuration = std::max(maxDuration, s.durationMillis);
     maxAlignment = std::max(maxAlignment, s.maxAlignmentMillis);
+    maxStartDelay = std::max(maxStartDelay, s.maxStartDelayMillis);
     inFlight = std::max(inFlight, s.channelStateBytes);
   }
   return ", \"checkpoints_completed\": " + std::to_string(completed) +
          ", \"max_checkpoint_ms\": " + std::to_string(maxDuration) +
          ", \"max_alignment_ms\": " + std::to_string(maxAlignment) +
+         ", \"max_start_delay_ms\": " + std::to_string(maxStartDelay) +
          ", \"max_in_flight_bytes\": " + std::to_string(inFlight);
 }
 

@@ -138,6 +138,16 @@ void runJob(CheckpointingMode mode, int parallelism) {
   client->getJobExecutionResult();
   EXPECT_EQ(liveBufferCount(), liveBefore);
 
+  // Source 0 holds every barrier 10 ms: each checkpoint's start delay (trigger to a task's
+  // first barrier, here the source's own hook) is at least that.
+  int completed = 0;
+  for (const CheckpointStats& s : client->checkpointStatistics()) {
+    if (!s.completed) continue;
+    ++completed;
+    EXPECT_GE(s.maxStartDelayMillis, 9) << "checkpoint " << s.checkpointId;
+  }
+  EXPECT_EQ(completed, kCheckpoints);
+
   // Every task's hook ran once per checkpoint.
   EXPECT_EQ(obs->hookCalls.size(), static_cast<size_t>(numTasks * kCheckpoints));
   for (const auto& [key, calls] : obs->hookCalls) {

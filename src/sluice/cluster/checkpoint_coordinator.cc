@@ -152,7 +152,7 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(
 }
 
 void CheckpointCoordinator::acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks,
-                                        int64_t alignmentMillis) {
+                                        int64_t alignmentMillis, int64_t startDelayMillis) {
   {
     std::lock_guard lock(mutex_);
     if (!pending_ || pending_->id != checkpointId) return;  // aborted or subsumed
@@ -165,6 +165,7 @@ void CheckpointCoordinator::acknowledge(int64_t checkpointId, std::vector<Operat
       op.subtasks[ack.subtask] = std::move(ack.state);
     }
     pending_->maxAlignmentMillis = std::max(pending_->maxAlignmentMillis, alignmentMillis);
+    pending_->maxStartDelayMillis = std::max(pending_->maxStartDelayMillis, startDelayMillis);
     --pending_->acksLeft;
   }
   changed_.notify_all();
@@ -223,6 +224,7 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   s.checkpointId = p.id;
   s.triggerTimestamp = p.timestamp;
   s.maxAlignmentMillis = p.maxAlignmentMillis;
+  s.maxStartDelayMillis = p.maxStartDelayMillis;
   for (const auto& [id, op] : p.checkpoint.operators) {
     for (const auto& [index, st] : op.subtasks) {
       for (const auto& [kg, bytes] : st.keyedState.keyGroups) s.stateSizeBytes += bytes.size();
@@ -263,10 +265,12 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   stats_.push_back(s);
   if (s.completed) {
     consecutiveFailures_ = 0;
-    spdlog::info("{} {} of job {} completed in {} ms ({} bytes, {} in flight, alignment {} ms){}",
-                 p.savepointDirectory ? "savepoint" : "checkpoint", p.id, jobId_, s.durationMillis,
-                 s.stateSizeBytes, s.channelStateBytes, s.maxAlignmentMillis,
-                 s.path.empty() ? "" : " at " + s.path);
+    spdlog::info(
+        "{} {} of job {} completed in {} ms ({} bytes, {} in flight, start delay {} ms, alignment "
+        "{} ms){}",
+        p.savepointDirectory ? "savepoint" : "checkpoint", p.id, jobId_, s.durationMillis,
+        s.stateSizeBytes, s.channelStateBytes, s.maxStartDelayMillis, s.maxAlignmentMillis,
+        s.path.empty() ? "" : " at " + s.path);
     participants_.notifyComplete(p.id);
   } else {
     spdlog::warn("checkpoint {} of job {} could not be stored: {}", p.id, jobId_, s.failure);

@@ -28,6 +28,9 @@ struct CheckpointStats {
   int64_t stateSizeBytes = 0;     ///< keyed + operator state bytes over all subtasks
   int64_t channelStateBytes = 0;  ///< in-flight buffers stored by unaligned checkpoints
   int64_t maxAlignmentMillis = 0;
+  /// Longest time from the trigger until a task started the checkpoint (its first barrier
+  /// arrived: the barrier's trip through queued data), ms, as Flink's checkpoint start delay.
+  int64_t maxStartDelayMillis = 0;
   bool completed = false;
   std::string path;     ///< the chk-<n> directory when completed
   std::string failure;  ///< why it was aborted
@@ -89,7 +92,9 @@ class CheckpointCoordinator {
     int subtask = 0;
     SubtaskCheckpointState state;
   };
-  void acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks, int64_t alignmentMillis);
+  /// `alignmentMillis` and `startDelayMillis` are the task's (see CheckpointStats).
+  void acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks, int64_t alignmentMillis,
+                   int64_t startDelayMillis);
   /// A task could not take checkpoint `checkpointId`: its snapshot failed (`countsAsFailure`:
   /// counted against execution.checkpointing.tolerable-failed-checkpoints), or it aborted the
   /// checkpoint because an input ended or a newer barrier overtook it (not counted, as Flink's
@@ -119,6 +124,7 @@ class CheckpointCoordinator {
     int64_t timestamp = 0;
     int acksLeft = 0;
     int64_t maxAlignmentMillis = 0;
+    int64_t maxStartDelayMillis = 0;
     CompletedCheckpoint checkpoint;
     // Savepoints: where to write it and who waits for its directory.
     std::optional<std::string> savepointDirectory;

@@ -106,6 +106,7 @@ class ExecutionAttempt {
   struct PendingAck {
     std::vector<CheckpointCoordinator::OperatorAck> acks;
     int64_t alignmentMillis = 0;
+    int64_t startDelayMillis = 0;
     bool materialized = false;
     std::optional<TaskChannelState> channelState;
   };
@@ -552,6 +553,9 @@ class ExecutionAttempt {
       PendingAck& pending = pendingAcks_[{&task, barrier.checkpointId}];
       pending.acks = std::move(acks);
       pending.alignmentMillis = metrics.alignmentDurationMillis();
+      // The first barrier reached this task `alignment` before the hook ran.
+      pending.startDelayMillis = std::max<int64_t>(
+          0, options_.clock->currentTimeMillis() - barrier.timestamp - pending.alignmentMillis);
       pending.materialized = frozen->empty();
     }
     if (frozen->empty()) return;
@@ -606,7 +610,8 @@ class ExecutionAttempt {
       head.inputChannelState = std::move(ready.channelState->inputChannels);
       head.resultSubpartitionState = std::move(ready.channelState->resultSubpartitions);
     }
-    checkpoints_.acknowledge(checkpointId, std::move(ready.acks), ready.alignmentMillis);
+    checkpoints_.acknowledge(checkpointId, std::move(ready.acks), ready.alignmentMillis,
+                             ready.startDelayMillis);
   }
 
   void dropPendingAck(StreamTask& task, int64_t checkpointId) {

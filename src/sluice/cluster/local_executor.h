@@ -97,7 +97,7 @@ class JobClient {
   /// Takes a savepoint, then stops the job, which ends FINISHED (Flink's stopWithSavepoint).
   /// The future holds the savepoint's directory; if the savepoint fails the job keeps running
   /// and the future throws. `drain` (emit the maximum watermark first) is not supported yet:
-  /// throws SluiceException.
+  /// throws SluiceException. The JobClient must outlive the future.
   virtual std::future<std::string> stopWithSavepoint(const std::string& directory, bool drain) = 0;
   /// How many times the job restarted after failures so far.
   virtual int numberOfRestarts() const = 0;
