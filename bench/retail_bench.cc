@@ -7,25 +7,16 @@
 // Without --output the results go to discarding sinks; with it, to the FileSinks as the example
 // writes them (DIR must be new or empty). Run one case per process so that peak RSS is its own.
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
 
+#include "bench_util.h"
 #include "retail_analytics/retail_pipeline.h"
 
-namespace {
-
-int64_t peakRssBytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
-
-}  // namespace
+using sluice::bench::peakRssBytes;
 
 int main(int argc, char** argv) {
   const char* dataDir = std::getenv("SLUICE_DATA_DIR");

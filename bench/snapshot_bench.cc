@@ -21,27 +21,15 @@
 #include <string>
 #include <thread>
 
+#include "bench_util.h"
 #include "sluice/runtime/keyed_state.h"
 
 namespace {
 
+using sluice::bench::currentRssBytes;
+using sluice::bench::peakRssBytes;
+
 using Clock = std::chrono::steady_clock;
-
-int64_t peakRssBytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
-
-int64_t currentRssBytes() {
-  long pages = 0;
-  long resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
-}
 
 double msSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();

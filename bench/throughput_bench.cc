@@ -18,19 +18,16 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "sluice/api/data_stream.h"
 #include "sluice/connectors/file_source.h"
 #include "wordcount/tokenizer.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using sluice::bench::peakRssBytes;
 
-int64_t peakRssBytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
+using Clock = std::chrono::steady_clock;
 
 int coresUsed(int threads) {
   int cores = static_cast<int>(std::thread::hardware_concurrency());

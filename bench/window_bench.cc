@@ -13,9 +13,12 @@
 #include <string>
 #include <thread>
 
+#include "bench_util.h"
 #include "sluice/api/windowed_stream.h"
 
 namespace {
+
+using sluice::bench::peakRssBytes;
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kKeys = 10000;
@@ -35,12 +38,6 @@ struct CountEmitted : sluice::RichMapFunction<int64_t, int64_t> {
     return v;
   }
 };
-
-int64_t peakRssBytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
 
 void run(const std::string& name, int64_t records, bool sliding) {
   auto env = sluice::StreamExecutionEnvironment::getExecutionEnvironment(sluice::Configuration());
