@@ -11,9 +11,8 @@ RecordWriter::RecordWriter(ResultPartition& partition, bool flushAlways)
 
 RecordWriter::~RecordWriter() = default;
 
-void RecordWriter::emitSlow(const uint8_t* bytes, size_t n, int channel) {
+void RecordWriter::append(const uint8_t* bytes, size_t n, int channel) {
   BufferPtr& cur = current_[static_cast<size_t>(channel)];
-  bytesOut_ += static_cast<int64_t>(n);
   while (n > 0) {
     if (!cur) cur = partition_.bufferPool().requestBlocking();
     size_t take = std::min<size_t>(n, cur->remaining());
@@ -23,6 +22,11 @@ void RecordWriter::emitSlow(const uint8_t* bytes, size_t n, int channel) {
     n -= take;
     if (cur->remaining() == 0) partition_.subpartition(channel).add(std::move(cur));
   }
+}
+
+void RecordWriter::emitSlow(const uint8_t* bytes, size_t n, int channel) {
+  bytesOut_ += static_cast<int64_t>(n);
+  append(bytes, n, channel);
   if (flushAlways_) flush(channel);
 }
 
@@ -56,16 +60,7 @@ void RecordWriter::broadcastPriorityEvent(const RuntimeEvent& event,
 }
 
 void RecordWriter::emitRestoredData(int channel, const uint8_t* bytes, size_t n) {
-  BufferPtr& cur = current_[static_cast<size_t>(channel)];
-  while (n > 0) {
-    if (!cur) cur = partition_.bufferPool().requestBlocking();
-    size_t take = std::min<size_t>(n, cur->remaining());
-    std::memcpy(cur->data + cur->size, bytes, take);
-    cur->size += static_cast<uint32_t>(take);
-    bytes += take;
-    n -= take;
-    if (cur->remaining() == 0) partition_.subpartition(channel).add(std::move(cur));
-  }
+  append(bytes, n, channel);
   flush(channel);
 }
 

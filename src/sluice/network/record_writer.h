@@ -62,6 +62,9 @@ class RecordWriter {
 
  private:
   void emitSlow(const uint8_t* bytes, size_t n, int channel);
+  /// Copies `n` bytes into `channel`'s current buffer, handing full buffers to the subpartition
+  /// (blocks for a buffer under backpressure).
+  void append(const uint8_t* bytes, size_t n, int channel);
 
   ResultPartition& partition_;
   bool flushAlways_;
