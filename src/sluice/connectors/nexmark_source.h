@@ -1,6 +1,6 @@
 #pragma once
 
-// The Nexmark split-based source (issue 6, step 2): the events with numbers [0, numEvents),
+// The Nexmark split-based source: the events with numbers [0, numEvents),
 // split into disjoint contiguous ranges that readers generate in order with the stateless
 // sluice::nexmark::generate. Modelled on NumberSequenceSource (sources.h): a StaticSplitEnumerator
 // hands out the ranges, RangeSplitReader emits them and snapshots the unfinished ranges advanced
@@ -28,10 +28,17 @@ struct NexmarkSplit {
   int64_t to = -1;
 };
 
+/// Events per split when the split count is not configured: 1 s of event time at the default
+/// rate, so that readers taking the next range on request stay close on the event-time
+/// timeline (contiguous halves would put reader 1's events a whole run ahead of reader 0's,
+/// holding every window of the second half in state until the first half is done).
+inline constexpr int64_t kDefaultNexmarkSplitEvents = 10'000;
+
 /// The Nexmark events with numbers [0, numEvents), each generate(n, config), split into
-/// `numSplits` disjoint contiguous ranges whose sizes differ by at most one (0: one per reader
-/// subtask, as NumberSequenceSource). Each reader emits its ranges in order, every event with
-/// timestamp eventTime(event). Bounded. Thread-safe (immutable after construction).
+/// `numSplits` disjoint contiguous ranges whose sizes differ by at most one (0: ranges of about
+/// kDefaultNexmarkSplitEvents, at least one per reader subtask). Readers ask for the next range
+/// when done, in event-number order, and emit each in order, every event with timestamp
+/// eventTime(event). Bounded. Thread-safe (immutable after construction).
 class NexmarkSource final : public Source<Event, NexmarkSplit> {
  public:
   /// Throws SluiceException when numEvents < 0 or numSplits < 0.
@@ -42,8 +49,9 @@ class NexmarkSource final : public Source<Event, NexmarkSplit> {
   std::unique_ptr<SourceReader<Event, NexmarkSplit>> createReader(
       SourceReaderContext& context) const override;
 
-  /// The splits for `parallelism` readers (numSplits when configured): [0, numEvents) in
-  /// contiguous ranges, sizes differing by at most one, empty ranges left out.
+  /// The splits for `parallelism` readers (numSplits when configured, else
+  /// max(parallelism, ceil(numEvents / kDefaultNexmarkSplitEvents))): [0, numEvents) in
+  /// contiguous ranges in order, sizes differing by at most one, empty ranges left out.
   std::vector<NexmarkSplit> splits(int parallelism) const;
   int64_t numEvents() const { return numEvents_; }
   const GeneratorConfig& config() const { return *config_; }
