@@ -88,6 +88,24 @@ TEST_P(NexmarkSourceJobTest, TimestampsAreEventTimes) {
 
 INSTANTIATE_TEST_SUITE_P(NexmarkParallelism, NexmarkSourceJobTest, ::testing::Values(1, 3));
 
+// Without a configured count, ranges hold at most kDefaultNexmarkSplitEvents events (1 s of
+// event time), in event-number order, so readers asking for the next range stay together on
+// the event-time timeline.
+TEST(NexmarkSourceTest, DefaultSplitsAreShortRangesInOrder) {
+  GeneratorConfig config;
+  const int64_t events = 2 * kDefaultNexmarkSplitEvents + 5;
+  std::vector<NexmarkSplit> splits = NexmarkSource(events, config).splits(2);
+  ASSERT_EQ(splits.size(), 3u);
+  int64_t next = 0;
+  for (const auto& s : splits) {
+    EXPECT_EQ(s.from, next);
+    EXPECT_LE(s.to - s.from + 1, kDefaultNexmarkSplitEvents);
+    next = s.to + 1;
+  }
+  EXPECT_EQ(next, events);
+  EXPECT_EQ(NexmarkSource(events, config).splits(4).size(), 4u);  // at least one per reader
+}
+
 TEST(NexmarkSourceTest, ConfiguredSplitCountOverridesParallelism) {
   GeneratorConfig config;
   NexmarkSource source(kEvents, config, 7);

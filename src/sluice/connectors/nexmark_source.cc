@@ -17,10 +17,10 @@ NexmarkSource::NexmarkSource(int64_t numEvents, GeneratorConfig config, int numS
 }
 
 std::vector<NexmarkSplit> NexmarkSource::splits(int parallelism) const {
-  int64_t n = numSplits_ > 0
-                  ? numSplits_
-                  : std::max<int64_t>({parallelism, 1, (numEvents_ + kDefaultNexmarkSplitEvents - 1) /
-                                                           kDefaultNexmarkSplitEvents});
+  int64_t n = numSplits_ > 0 ? numSplits_
+                             : std::max<int64_t>({parallelism, 1,
+                                                  (numEvents_ + kDefaultNexmarkSplitEvents - 1) /
+                                                      kDefaultNexmarkSplitEvents});
   std::vector<NexmarkSplit> out;
   int64_t start = 0;
   for (int64_t i = 0; i < n; ++i) {

@@ -26,9 +26,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr int64_t kTumbleMs = 10'000;  // q7, q8
-constexpr int64_t kHopSizeMs = 10'000;  // q5
-constexpr int64_t kHopSlideMs = 2'000;  // q5
+constexpr int64_t kTumbleMs = 10'000;      // q7, q8
+constexpr int64_t kHopSizeMs = 10'000;     // q5
+constexpr int64_t kHopSlideMs = 2'000;     // q5
 constexpr int64_t kSessionGapMs = 10'000;  // q11
 constexpr int64_t kQ2Modulus = 123;
 constexpr int64_t kQ3Category = 10;
@@ -645,18 +645,18 @@ void q0(const DataStream<Event>& events, const QueryOptions& options) {
 }
 
 void q1(const DataStream<Event>& events, const QueryOptions& options) {
-  addSink<BidRow>(events.flatMap(BidRows<kQ1RateMilli>{}).name("Bids in Euro"), options,
-                  &encodeQ1);
+  addSink<BidRow>(events.flatMap(BidRows<kQ1RateMilli>{}).name("Bids in Euro"), options, &encodeQ1);
 }
 
 void q2(const DataStream<Event>& events, const QueryOptions& options) {
-  auto selected = events
-                      .flatMap([](const Event& e, Collector<AuctionPrice>& out) {
-                        if (const Bid* b = std::get_if<Bid>(&e); b && b->auction % kQ2Modulus == 0) {
-                          out.collect({b->auction, b->price});
-                        }
-                      })
-                      .name("Selection");
+  auto selected =
+      events
+          .flatMap([](const Event& e, Collector<AuctionPrice>& out) {
+            if (const Bid* b = std::get_if<Bid>(&e); b && b->auction % kQ2Modulus == 0) {
+              out.collect({b->auction, b->price});
+            }
+          })
+          .name("Selection");
   addSink<AuctionPrice>(selected, options, &encodeQ2);
 }
 
@@ -688,7 +688,7 @@ void q5(const DataStream<Event>& events, const QueryOptions& options) {
                  .name("Bid Auctions")
                  .keyBy(Identity{})
                  .window(SlidingEventTimeWindows::of<int64_t>(milliseconds(kHopSizeMs),
-                                                             milliseconds(kHopSlideMs)))
+                                                              milliseconds(kHopSlideMs)))
                  .aggregate(CountAggregate{}, Q5CountWindow{})
                  .name("Bids per Auction")
                  .keyBy([](const AuctionCount& c) { return c.windowEnd; })
@@ -721,12 +721,13 @@ void q8(const DataStream<Event>& events, const QueryOptions& options) {
 }
 
 void q11(const DataStream<Event>& events, const QueryOptions& options) {
-  auto sessions = events.flatMap(BidBidders{})
-                      .name("Bidders")
-                      .keyBy(Identity{})
-                      .window(EventTimeSessionWindows::withGap<int64_t>(milliseconds(kSessionGapMs)))
-                      .aggregate(CountAggregate{}, Q11SessionWindow{})
-                      .name("Bids per Session");
+  auto sessions =
+      events.flatMap(BidBidders{})
+          .name("Bidders")
+          .keyBy(Identity{})
+          .window(EventTimeSessionWindows::withGap<int64_t>(milliseconds(kSessionGapMs)))
+          .aggregate(CountAggregate{}, Q11SessionWindow{})
+          .name("Bids per Session");
   addSink<Q11Row>(sessions, options, &encodeQ11);
 }
 
