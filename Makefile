@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 SLUICE_DATA_DIR ?= $(abspath ../shared/data)
 export SLUICE_DATA_DIR
 
-.PHONY: deps build demo test asan bench format clean
+.PHONY: deps build demo test asan bench bench-nexmark format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -31,6 +31,10 @@ asan: deps
 
 bench: build
 	bash scripts/bench.sh $(BUILD_DIR)
+
+# Every Nexmark query over 10 M events at parallelism 2; table in $(BUILD_DIR)/nexmark-results.md.
+bench-nexmark: build
+	bash scripts/bench-nexmark.sh $(BUILD_DIR) 10000000
 
 format:
 	find src tests examples bench -name '*.h' -o -name '*.cc' | xargs clang-format -i

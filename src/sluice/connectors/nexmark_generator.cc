@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <numbers>
 #include <string_view>
 #include <type_traits>
 
@@ -67,11 +68,38 @@ std::string_view pick(Rng& rng, const std::array<std::string_view, N>& values) {
 
 /// Appends a random string of 3..maxLength-1 characters, each a space (written as `space`)
 /// with probability 1/13 else a lowercase letter, trimmed of leading and trailing spaces.
+/// Takes uniform picks in [0, bound) from one 64-bit draw: the draw is a fraction in [0, 1),
+/// each pick multiplies it by the bound and keeps the integer part (multiply-high), so a draw
+/// yields about 64 / log2(bound) picks. `kPicks` bounds how many are taken per draw.
+template <int kPicks>
+class PickStream {
+ public:
+  explicit PickStream(Rng& rng) : rng_(rng) {}
+  uint32_t next(uint32_t bound) {
+    if (left_ == 0) {
+      bits_ = rng_.next();
+      left_ = kPicks;
+    }
+    --left_;
+    const unsigned __int128 m = static_cast<unsigned __int128>(bits_) * bound;
+    bits_ = static_cast<uint64_t>(m);
+    return static_cast<uint32_t>(m >> 64);
+  }
+
+ private:
+  Rng& rng_;
+  uint64_t bits_ = 0;
+  int left_ = 0;
+};
+
 void appendString(std::string& out, Rng& rng, int maxLength, char space = ' ') {
   char buffer[128];
   const int len = kMinStringLength + rng.nextInt(maxLength - kMinStringLength);
+  PickStream<6> picks(rng);  // 6 x (log2 13 + log2 26) = 50 bits of 64
   for (int i = 0; i < len; ++i) {
-    buffer[i] = rng.nextInt(13) == 0 ? ' ' : static_cast<char>('a' + rng.nextInt(26));
+    const bool blank = picks.next(13) == 0;
+    const char letter = static_cast<char>('a' + picks.next(26));
+    buffer[i] = blank ? ' ' : letter;
   }
   int begin = 0;
   int end = len;
@@ -94,21 +122,15 @@ std::string nextExtra(Rng& rng, int64_t currentSize, int64_t desiredAverageSize)
   const auto delta = static_cast<int64_t>(std::llround(static_cast<double>(missing) * 0.2));
   const int64_t size = missing - delta + (delta == 0 ? 0 : rng.nextLong(2 * delta));
   std::string extra(static_cast<std::size_t>(size), 'a');
-  uint64_t bits = 0;
-  int left = 0;
-  for (char& c : extra) {
-    if (left == 0) {
-      bits = rng.next();
-      left = 13;  // 26^13 < 2^64
-    }
-    c = static_cast<char>('a' + bits % 26);
-    bits /= 26;
-    --left;
-  }
+  PickStream<11> picks(rng);  // 11 x log2 26 = 52 bits of 64
+  for (char& c : extra) c = static_cast<char>('a' + picks.next(26));
   return extra;
 }
 
-int64_t nextPrice(Rng& rng) { return std::llround(std::pow(10.0, rng.nextDouble() * 6.0) * 100.0); }
+/// round(10^(6u) * 100), with 10^x computed as e^(x ln 10).
+int64_t nextPrice(Rng& rng) {
+  return std::llround(std::exp(rng.nextDouble() * 6.0 * std::numbers::ln10) * 100.0);
+}
 
 void appendInt(std::string& out, int64_t value) {
   char buffer[24];
