@@ -57,6 +57,22 @@ void appendThousandths(int64_t v, std::string& out) {
   out += static_cast<char>('0' + frac % 10);
 }
 
+/// A DECIMAL(p, 3) column given in thousandths.
+struct Thousandths {
+  int64_t value;
+};
+
+void appendField(int64_t v, std::string& out) { appendInt(v, out); }
+void appendField(Thousandths v, std::string& out) { appendThousandths(v.value, out); }
+void appendField(const std::string& v, std::string& out) { out += v; }
+
+/// The fields as one CSV line without line end (generated strings need no quoting).
+template <typename... Fields>
+void appendCsv(std::string& out, const Fields&... fields) {
+  bool first = true;
+  ((out.append(first ? "" : ","), appendField(fields, out), first = false), ...);
+}
+
 template <typename T>
 using Encode = void (*)(const T&, std::string&);
 
@@ -94,40 +110,16 @@ struct BidRow {
 };
 
 void encodeQ0(const BidRow& r, std::string& out) {
-  appendInt(r.auction, out);
-  out += ',';
-  appendInt(r.bidder, out);
-  out += ',';
-  appendInt(r.price, out);
-  out += ',';
-  appendInt(r.dateTime, out);
-  out += ',';
-  out += r.extra;
+  appendCsv(out, r.auction, r.bidder, r.price, r.dateTime, r.extra);
 }
 
 void encodeQ1(const BidRow& r, std::string& out) {
-  appendInt(r.auction, out);
-  out += ',';
-  appendInt(r.bidder, out);
-  out += ',';
-  appendThousandths(r.price, out);
-  out += ',';
-  appendInt(r.dateTime, out);
-  out += ',';
-  out += r.extra;
+  appendCsv(out, r.auction, r.bidder, Thousandths{r.price}, r.dateTime, r.extra);
 }
 
 /// q7's SELECT order: auction, price, bidder, dateTime, extra.
 void encodeQ7(const BidRow& r, std::string& out) {
-  appendInt(r.auction, out);
-  out += ',';
-  appendInt(r.price, out);
-  out += ',';
-  appendInt(r.bidder, out);
-  out += ',';
-  appendInt(r.dateTime, out);
-  out += ',';
-  out += r.extra;
+  appendCsv(out, r.auction, r.price, r.bidder, r.dateTime, r.extra);
 }
 
 /// The bids as BidRow, price multiplied by kPriceFactor (1: dollars; kQ1RateMilli: thousandths
@@ -152,11 +144,7 @@ struct AuctionPrice {
   int64_t price = 0;
 };
 
-void encodeQ2(const AuctionPrice& r, std::string& out) {
-  appendInt(r.auction, out);
-  out += ',';
-  appendInt(r.price, out);
-}
+void encodeQ2(const AuctionPrice& r, std::string& out) { appendCsv(out, r.auction, r.price); }
 
 // ---- q3: local item suggestion -----------------------------------------------------------------
 
@@ -181,15 +169,7 @@ struct Q3Row {
   int64_t id = 0;
 };
 
-void encodeQ3(const Q3Row& r, std::string& out) {
-  out += r.name;
-  out += ',';
-  out += r.city;
-  out += ',';
-  out += r.state;
-  out += ',';
-  appendInt(r.id, out);
-}
+void encodeQ3(const Q3Row& r, std::string& out) { appendCsv(out, r.name, r.city, r.state, r.id); }
 
 struct Q3Persons {
   void operator()(const Event& e, Collector<Q3Person>& out) const {
@@ -275,11 +255,7 @@ struct Q4Average {
   int64_t average = 0;
 };
 
-void encodeQ4(const Q4Average& r, std::string& out) {
-  appendInt(r.category, out);
-  out += ',';
-  appendInt(r.average, out);
-}
+void encodeQ4(const Q4Average& r, std::string& out) { appendCsv(out, r.category, r.average); }
 
 struct Q4Auctions {
   void operator()(const Event& e, Collector<Q4Auction>& out) const {
@@ -432,11 +408,7 @@ struct Q5Row {
   int64_t num = 0;
 };
 
-void encodeQ5(const Q5Row& r, std::string& out) {
-  appendInt(r.auction, out);
-  out += ',';
-  appendInt(r.num, out);
-}
+void encodeQ5(const Q5Row& r, std::string& out) { appendCsv(out, r.auction, r.num); }
 
 class Q5CountWindow final
     : public ProcessWindowFunction<int64_t, AuctionCount, int64_t, TimeWindow> {
@@ -574,13 +546,7 @@ struct Q8Row {
   int64_t starttime = 0;
 };
 
-void encodeQ8(const Q8Row& r, std::string& out) {
-  appendInt(r.id, out);
-  out += ',';
-  out += r.name;
-  out += ',';
-  appendInt(r.starttime, out);
-}
+void encodeQ8(const Q8Row& r, std::string& out) { appendCsv(out, r.id, r.name, r.starttime); }
 
 struct Q8Persons {
   void operator()(const Event& e, Collector<Q8Person>& out) const {
@@ -619,13 +585,7 @@ struct Q11Row {
 };
 
 void encodeQ11(const Q11Row& r, std::string& out) {
-  appendInt(r.bidder, out);
-  out += ',';
-  appendInt(r.bidCount, out);
-  out += ',';
-  appendInt(r.starttime, out);
-  out += ',';
-  appendInt(r.endtime, out);
+  appendCsv(out, r.bidder, r.bidCount, r.starttime, r.endtime);
 }
 
 class Q11SessionWindow final : public ProcessWindowFunction<int64_t, Q11Row, int64_t, TimeWindow> {
