@@ -18,6 +18,7 @@
 
 #include "sluice/api/data_stream.h"
 #include "temp_dir.h"
+#include "test_util.h"  // makeEnv
 
 namespace sluice::testing {
 
@@ -74,11 +75,12 @@ inline std::string commandOutput(const std::string& command) {
   return out;
 }
 
-/// Collects every record of every subtask into one shared vector (thread-safe).
+/// Collects every record of every subtask into one shared vector (thread-safe). Named apart
+/// from test_util.h's CollectSink (per-subtask arrival order) so both can share a binary.
 template <typename T>
-class CollectSink final : public Sink<T> {
+class VectorSink final : public Sink<T> {
  public:
-  explicit CollectSink(std::shared_ptr<std::vector<T>> out) : out_(std::move(out)) {}
+  explicit VectorSink(std::shared_ptr<std::vector<T>> out) : out_(std::move(out)) {}
   std::unique_ptr<SinkWriter<T>> createWriter(const WriterInitContext&) const override {
     return std::make_unique<Writer>(out_, mutex_);
   }
@@ -100,13 +102,6 @@ class CollectSink final : public Sink<T> {
   std::shared_ptr<std::vector<T>> out_;
   std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
 };
-
-inline std::unique_ptr<StreamExecutionEnvironment> makeEnv(int parallelism) {
-  Configuration conf;
-  auto env = StreamExecutionEnvironment::getExecutionEnvironment(conf);
-  env->setParallelism(parallelism);
-  return env;
-}
 
 inline std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());

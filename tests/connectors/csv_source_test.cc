@@ -214,9 +214,9 @@ JobOutput runJob(const std::vector<std::string>& paths, int parallelism, BadReco
   auto orders = env->fromSource<Order, FileSourceSplit>(builder.build(), "CSV Source");
   auto good = std::make_shared<std::vector<Order>>();
   auto bad = std::make_shared<std::vector<BadRecord>>();
-  orders.sinkTo(std::make_shared<CollectSink<Order>>(good));
+  orders.sinkTo(std::make_shared<VectorSink<Order>>(good));
   if (mode == BadRecordMode::kSideOutput) {
-    orders.getSideOutput(tag).sinkTo(std::make_shared<CollectSink<BadRecord>>(bad));
+    orders.getSideOutput(tag).sinkTo(std::make_shared<VectorSink<BadRecord>>(bad));
   }
   env->execute("csv source test");
   return {*good, *bad};
@@ -310,8 +310,8 @@ TEST(CsvSource, DelimiterColumnNamesAndNoHeader) {
   auto stream = env->fromSource<Reading, FileSourceSplit>(source, "readings");
   auto good = std::make_shared<std::vector<Reading>>();
   auto bad = std::make_shared<std::vector<BadRecord>>();
-  stream.sinkTo(std::make_shared<CollectSink<Reading>>(good));
-  stream.getSideOutput(tag).sinkTo(std::make_shared<CollectSink<BadRecord>>(bad));
+  stream.sinkTo(std::make_shared<VectorSink<Reading>>(good));
+  stream.getSideOutput(tag).sinkTo(std::make_shared<VectorSink<BadRecord>>(bad));
   env->execute("readings");
   EXPECT_EQ(*good, (std::vector<Reading>{{"s1", 5}, {"s;2", std::nullopt}}));
   ASSERT_EQ(bad->size(), 1u);
@@ -325,7 +325,7 @@ TEST(CsvSource, MalformedHeaderIsABadRecord) {
   auto env = makeEnv(1);
   auto stream = env->fromSource<Reading, FileSourceSplit>(
       CsvSource<Reading>::forPaths({dir.str()}).withHeader().build(), "readings");
-  stream.sinkTo(std::make_shared<CollectSink<Reading>>(std::make_shared<std::vector<Reading>>()));
+  stream.sinkTo(std::make_shared<VectorSink<Reading>>(std::make_shared<std::vector<Reading>>()));
   std::string msg = errorOf([&] { env->execute("readings"); });
   EXPECT_NE(msg.find("at line 1: unterminated quoted field 2"), std::string::npos) << msg;
 }
@@ -408,7 +408,7 @@ TEST(CsvSource, ReadsTheRetailDataSet) {
   auto stats = std::make_shared<RetailStats>();
   auto bad = std::make_shared<std::vector<BadRecord>>();
   rows.sinkTo(std::make_shared<RetailStatsSink>(stats));
-  rows.getSideOutput(tag).sinkTo(std::make_shared<CollectSink<BadRecord>>(bad));
+  rows.getSideOutput(tag).sinkTo(std::make_shared<VectorSink<BadRecord>>(bad));
   env->execute("retail");
   EXPECT_EQ(FileSource::listFiles({byDay}).size(), 305u);
   EXPECT_EQ(stats->rows.load(), 541909);

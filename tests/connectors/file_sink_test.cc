@@ -184,7 +184,7 @@ TEST(FileSink, OutputReadsBackThroughFileSource) {
   }
   auto env = makeEnv(4);
   auto out = std::make_shared<std::vector<std::string>>();
-  fromTextFiles(*env, {dir.str()}).sinkTo(std::make_shared<CollectSink<std::string>>(out));
+  fromTextFiles(*env, {dir.str()}).sinkTo(std::make_shared<VectorSink<std::string>>(out));
   env->execute();
   std::vector<std::string> expected;
   for (int64_t v = 1; v <= 50000; ++v) expected.push_back("(" + std::to_string(v) + ",v)");

@@ -17,7 +17,7 @@ using namespace sluice::testing;
 std::vector<std::string> readAll(const std::vector<std::string>& paths, int parallelism) {
   auto env = makeEnv(parallelism);
   auto out = std::make_shared<std::vector<std::string>>();
-  fromTextFiles(*env, paths).sinkTo(std::make_shared<CollectSink<std::string>>(out));
+  fromTextFiles(*env, paths).sinkTo(std::make_shared<VectorSink<std::string>>(out));
   env->execute("file source test");
   return *out;
 }
@@ -215,7 +215,7 @@ TEST(FileSource, FileRemovedBeforeExecuteFailsTheJob) {
   auto env = makeEnv(1);
   auto out = std::make_shared<std::vector<std::string>>();
   fromTextFiles(*env, {(dir / "gone.txt").string()})
-      .sinkTo(std::make_shared<CollectSink<std::string>>(out));
+      .sinkTo(std::make_shared<VectorSink<std::string>>(out));
   fs::remove(dir / "gone.txt");
   std::string msg = errorOf([&] { env->execute("gone"); });
   EXPECT_NE(msg.find((dir / "gone.txt").string()), std::string::npos) << msg;

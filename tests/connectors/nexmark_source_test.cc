@@ -60,7 +60,7 @@ TEST_P(NexmarkSourceJobTest, EmitsExactlyTheGeneratedEvents) {
   GeneratorConfig config;
   auto env = testing::makeEnv(GetParam());
   auto lines = std::make_shared<std::vector<std::string>>();
-  auto sink = std::make_shared<testing::CollectSink<std::string>>(lines);
+  auto sink = std::make_shared<testing::VectorSink<std::string>>(lines);
   // rebalance: the events cross the network, through the std::variant serializer.
   fromNexmark(*env, kEvents, config)
       .rebalance()
@@ -126,7 +126,7 @@ TEST(NexmarkSourceTest, ConfiguredSplitCountOverridesParallelism) {
 
   auto env = testing::makeEnv(2);
   auto lines = std::make_shared<std::vector<std::string>>();
-  auto sink = std::make_shared<testing::CollectSink<std::string>>(lines);
+  auto sink = std::make_shared<testing::VectorSink<std::string>>(lines);
   fromNexmark(*env, 1'000, config, 7).map([](const Event& e) { return toCsv(e); }).sinkTo(sink);
   env->execute();
   std::vector<std::string> got = testing::sorted(*lines);
