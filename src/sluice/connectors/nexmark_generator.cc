@@ -66,8 +66,6 @@ std::string_view pick(Rng& rng, const std::array<std::string_view, N>& values) {
   return values[static_cast<std::size_t>(rng.nextInt(static_cast<int32_t>(N)))];
 }
 
-/// Appends a random string of 3..maxLength-1 characters, each a space (written as `space`)
-/// with probability 1/13 else a lowercase letter, trimmed of leading and trailing spaces.
 /// Takes uniform picks in [0, bound) from one 64-bit draw: the draw is a fraction in [0, 1),
 /// each pick multiplies it by the bound and keeps the integer part (multiply-high), so a draw
 /// yields about 64 / log2(bound) picks. `kPicks` bounds how many are taken per draw.
@@ -92,6 +90,8 @@ class PickStream {
   int left_ = 0;
 };
 
+/// Appends a random string of 3..maxLength-1 characters, each a space (written as `space`)
+/// with probability 1/13 else a lowercase letter, trimmed of leading and trailing spaces.
 void appendString(std::string& out, Rng& rng, int maxLength, char space = ' ') {
   char buffer[128];
   const int len = kMinStringLength + rng.nextInt(maxLength - kMinStringLength);
