@@ -134,6 +134,15 @@ void runJob(CheckpointingMode mode, int parallelism) {
     ASSERT_TRUE(eventually([&] { return obs->hooksRun.load() >= id * numTasks; }))
         << "checkpoint " << id << ": " << obs->hooksRun.load() << " hooks ran";
   }
+  // The hooks run when a task takes its snapshot; its acknowledgement follows the asynchronous
+  // part, so the last checkpoint may still be pending here: ending the job now would abort it.
+  ASSERT_TRUE(eventually([&] {
+    for (const CheckpointStats& s : client->checkpointStatistics()) {
+      if (s.checkpointId == kCheckpoints && s.completed) return true;
+    }
+    return false;
+  })) << "checkpoint "
+      << kCheckpoints << " did not complete";
   obs->stop = true;
   client->getJobExecutionResult();
   EXPECT_EQ(liveBufferCount(), liveBefore);
