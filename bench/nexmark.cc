@@ -29,9 +29,9 @@
 #include <string>
 
 #include "bench_util.h"
+#include "nexmark/queries.h"
+#include "sluice/cli/command_line.h"
 #include "sluice/connectors/nexmark_generator.h"
-#include "sluice/core/command_line.h"
-#include "sluice/nexmark/queries.h"
 
 namespace {
 

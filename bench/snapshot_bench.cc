@@ -1,7 +1,7 @@
 // Asynchronous (copy-on-write) snapshots of ~1 GB of heap keyed state; each result prints one
 // JSON object. Usage: snapshot_bench [--keys N] [--value-bytes B]
 //
-// Fills a HashMapStateBackend (128 key groups) with N keys of ValueState<std::string> of B
+// Fills a HeapKeyedStateBackend (128 key groups) with N keys of ValueState<std::string> of B
 // bytes (default 5.5 M × 100 B ≈ 1 GB resident), then measures on the "task" thread (main):
 // - the synchronous part of snapshotAsync() (what the task thread is blocked for), ms;
 // - materialize() on a second thread while the task thread runs read-modify-writes on random
@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "bench_util.h"
-#include "sluice/runtime/keyed_state.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace {
 
@@ -44,7 +44,7 @@ struct LoopResult {
 /// Read-modify-write of random keys (one character of the value changes) until `stop()` says
 /// so; timed per operation to find the worst one (a chunk copy under a running snapshot).
 template <typename Stop>
-LoopResult rmwLoop(sluice::HashMapStateBackend<int64_t>& backend,
+LoopResult rmwLoop(sluice::HeapKeyedStateBackend<int64_t>& backend,
                    sluice::ValueState<std::string>& state, int64_t keys, std::mt19937_64& rng,
                    Stop&& stop) {
   LoopResult r;
@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
     if (flag == "--value-bytes") valueBytes = std::atoll(argv[i + 1]);
   }
   int64_t rssBefore = currentRssBytes();
-  sluice::HashMapStateBackend<int64_t> backend;
+  sluice::HeapKeyedStateBackend<int64_t> backend;
   backend.init(sluice::KeyGroupRange{0, 127}, 128);
   sluice::KeyedStateStore<int64_t, sluice::VoidNamespace> store(backend);
   auto& state = store.getState(sluice::ValueStateDescriptor<std::string>("value"));

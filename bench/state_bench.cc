@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   }
   if (which == "value_direct" || which == "all") {
     // The state alone, on one thread (no job): set the key, read, write.
-    sluice::HashMapStateBackend<int64_t> context;
+    sluice::HeapKeyedStateBackend<int64_t> context;
     context.init(sluice::KeyGroupRange{0, 127}, 128);
     sluice::KeyedStateStore<int64_t, sluice::VoidNamespace> store(context);
     auto& count = store.getState(sluice::ValueStateDescriptor<int64_t>("count"));

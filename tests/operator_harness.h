@@ -21,14 +21,14 @@
 #include <variant>
 #include <vector>
 
+#include "sluice/api/common/output.h"
+#include "sluice/api/common/runtime_context.h"
 #include "sluice/core/clock.h"
 #include "sluice/core/exceptions.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/mailbox.h"
-#include "sluice/runtime/output.h"
-#include "sluice/runtime/runtime_context.h"
 #include "sluice/runtime/stream_operator.h"
 #include "sluice/runtime/timer_service.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace sluice::testing {
 

@@ -19,7 +19,7 @@
 
 #include "common/output_directory.h"
 #include "long_ride_alerts/long_ride_pipeline.h"
-#include "sluice/core/command_line.h"
+#include "sluice/cli/command_line.h"
 
 namespace {
 

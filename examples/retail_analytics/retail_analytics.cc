@@ -28,7 +28,7 @@
 
 #include "common/output_directory.h"
 #include "retail_analytics/retail_pipeline.h"
-#include "sluice/core/command_line.h"
+#include "sluice/cli/command_line.h"
 
 int main(int argc, char** argv) {
   sluice::retail::RetailJobOptions options;

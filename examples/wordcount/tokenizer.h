@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "sluice/runtime/output.h"
+#include "sluice/api/common/output.h"
 
 namespace sluice::examples {
 

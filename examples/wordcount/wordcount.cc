@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "sluice/api/data_stream.h"
+#include "sluice/cli/command_line.h"
 #include "sluice/connectors/file_sink.h"
 #include "sluice/connectors/file_source.h"
-#include "sluice/core/command_line.h"
 #include "wordcount/tokenizer.h"
 
 namespace {

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "sluice/core/key_groups.h"
+#include "sluice/state/key_groups.h"
 #include "test_util.h"
 
 namespace sluice {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sluice/api/sources.h"
-#include "sluice/runtime/operator_state.h"
+#include "sluice/state/operator_state.h"
 
 namespace sluice {
 namespace source_checkpoint_test {

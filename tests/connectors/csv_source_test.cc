@@ -297,6 +297,30 @@ TEST_P(CsvSourceJobTest, UnconsumedSideOutputFailsTheJob) {
 
 INSTANTIATE_TEST_SUITE_P(Parallelism, CsvSourceJobTest, ::testing::Values(1, 4));
 
+// A malformed row fails the same way on every attempt: with checkpointing on, the default restart
+// strategy (exponential-delay, unlimited attempts) would retry it forever. It fails the job at
+// once instead, naming file, line and record.
+TEST(CsvSource, MalformedRowWithCheckpointingFailsAtOnceWithoutRestarts) {
+  TempDir dir;
+  const std::string path = (dir / "orders.csv").string();
+  writeFile(path, "id,quantity,price,note\na1,2,2.5,x\na2,two,1.0,y\na3,1,1.0,z\n");
+  Configuration config;
+  config.set("execution.checkpointing.interval", "50ms");
+  config.set("execution.checkpointing.dir", (dir / "checkpoints").string());
+  auto env = StreamExecutionEnvironment::getExecutionEnvironment(config);
+  env->setParallelism(2);
+  env->fromSource<Order, FileSourceSplit>(CsvSource<Order>::forPaths({path}).withHeader().build(),
+                                          "CSV Source")
+      .sinkTo(std::make_shared<VectorSink<Order>>(std::make_shared<std::vector<Order>>()));
+  auto client = env->executeAsync("malformed row");
+  const std::string msg = errorOf([&] { client->getJobExecutionResult(); });
+  EXPECT_NE(msg.find("Malformed CSV record in " + path + " at line 3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a2,two,1.0,y"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not restarted"), std::string::npos) << msg;
+  EXPECT_EQ(client->numberOfRestarts(), 0);
+  EXPECT_EQ(client->getJobStatus(), JobStatus::kFailed);
+}
+
 TEST(CsvSource, DelimiterColumnNamesAndNoHeader) {
   TempDir dir;
   writeFile(dir / "r.csv", "s1;5\n\"s;2\";\ns3;x\n");

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "connector_test_util.h"
-#include "sluice/runtime/operator_state.h"
+#include "sluice/state/operator_state.h"
 
 namespace sluice::nexmark {
 namespace {

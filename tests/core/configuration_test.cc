@@ -12,7 +12,6 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "sluice/core/config_options.h"
@@ -21,8 +20,12 @@
 #include "sluice/core/global_configuration.h"
 #include "sluice/core/memory_size.h"
 
+#include "captured_log.h"
+
 namespace sluice {
 namespace {
+
+using sluice::testing::CapturedLog;
 
 // The message of the ConfigurationException `fn` throws; fails the test if it throws nothing.
 template <class Fn>
@@ -78,22 +81,6 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
-};
-
-// Routes spdlog's default logger into a string for the lifetime of the object.
-class CapturedLog {
- public:
-  CapturedLog() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(stream_);
-    sink->set_pattern("%l %v");
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", sink));
-  }
-  ~CapturedLog() { spdlog::set_default_logger(previous_); }
-  std::string text() const { return stream_.str(); }
-
- private:
-  std::shared_ptr<spdlog::logger> previous_;
-  std::ostringstream stream_;
 };
 
 size_t countOccurrences(const std::string& text, const std::string& needle) {
@@ -570,6 +557,34 @@ TEST(ConfigYamlTest, UnknownKeysWarnOnceEachAndAreKept) {
   EXPECT_NE(text.find("Unknown configuration key 'other.key' in conf/config.yaml"),
             std::string::npos)
       << text;
+}
+
+TEST(ConfigYamlTest, MisspelledKeysNameTheClosestKnownKey) {
+  CapturedLog log;
+  parseYamlConfiguration(
+      "execution.checkpointing.intervall: 200ms\nparalellism.default: 2\n"
+      "state.backend.type: rocksdb\nexecution.checkpointing.snapshot-compression: true\n",
+      "conf/config.yaml");
+  const std::string text = log.text();
+  // Keys under reserved prefixes far from every known key stay silent (Flink has many).
+  EXPECT_EQ(countOccurrences(text, "Unknown configuration key"), 2u) << text;
+  EXPECT_NE(text.find("Unknown configuration key 'execution.checkpointing.intervall' in "
+                      "conf/config.yaml; it is ignored. Did you mean "
+                      "'execution.checkpointing.interval'?"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("'paralellism.default' in conf/config.yaml; it is ignored. Did you mean "
+                      "'parallelism.default'?"),
+            std::string::npos)
+      << text;
+}
+
+TEST(ConfigOptionsTest, ClosestKnownKeyCountsEditsAndSwaps) {
+  EXPECT_EQ(closestKnownKey("parallelism.defualt", 1), "parallelism.default");  // a swap
+  EXPECT_EQ(closestKnownKey("parallelism.default", 0), "parallelism.default");
+  EXPECT_EQ(closestKnownKey("paralelism.defaul", 1), "");  // two edits away
+  EXPECT_EQ(closestKnownKey("paralelism.defaul", 2), "parallelism.default");
+  EXPECT_EQ(closestKnownKey("no.such.thing", 3), "");
 }
 
 TEST(ConfigYamlTest, RejectsDuplicateKeysAcrossSpellings) {

@@ -13,7 +13,7 @@
 #include <random>
 #include <thread>
 
-#include "sluice/runtime/checkpoint_storage.h"
+#include "sluice/checkpoint/checkpoint_storage.h"
 #include "temp_dir.h"
 #include "test_util.h"
 

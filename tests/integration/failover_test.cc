@@ -27,7 +27,7 @@
 #include <thread>
 
 #include "sluice/api/windowed_stream.h"
-#include "sluice/runtime/checkpoint_storage.h"
+#include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/runtime/timestamps_and_watermarks.h"
 #include "temp_dir.h"
 #include "test_util.h"

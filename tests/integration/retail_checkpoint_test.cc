@@ -23,7 +23,7 @@
 
 #include "../examples/retail_analytics/retail_pipeline.h"
 #include "integration/process_util.h"
-#include "sluice/runtime/checkpoint_storage.h"
+#include "sluice/checkpoint/checkpoint_storage.h"
 #include "temp_dir.h"
 #include "test_util.h"
 

@@ -19,9 +19,9 @@
 #include <tuple>
 #include <vector>
 
+#include "nexmark/queries.h"
 #include "sluice/api/stream_execution_environment.h"
 #include "sluice/connectors/nexmark_generator.h"
-#include "sluice/nexmark/queries.h"
 #include "temp_dir.h"
 
 namespace sluice::nexmark {

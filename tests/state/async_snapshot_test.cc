@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "sluice/core/clock.h"
-#include "sluice/runtime/flat_hash_map.h"
 #include "sluice/runtime/internal_timer_service.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/mailbox.h"
 #include "sluice/runtime/timer_service.h"
+#include "sluice/state/heap/flat_hash_map.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace sluice {
 namespace async_snapshot_test {
@@ -212,7 +212,7 @@ struct Operator {
   }
 
   int64_t& now_;
-  HashMapStateBackend<int64_t> backend;
+  HeapKeyedStateBackend<int64_t> backend;
   KeyedStateStore<int64_t, VoidNamespace> store{backend};
   KeyedStateStore<int64_t, int64_t> windows{backend, "win/"};
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(0);
@@ -498,7 +498,7 @@ void expectSameBytes(const KeyedStateSnapshot& actual, const KeyedStateSnapshot&
 /// Restored bytes of a state this operator never registers ("ghost"): carried into snapshots.
 KeyedStateSnapshot ghostState() {
   int64_t now = 0;
-  HashMapStateBackend<int64_t> other;
+  HeapKeyedStateBackend<int64_t> other;
   other.init(KeyGroupRange{0, kMaxParallelism - 1}, kMaxParallelism);
   other.setTtlTimeProvider([&] { return now; });
   KeyedStateStore<int64_t, VoidNamespace> store(other);
@@ -512,7 +512,7 @@ KeyedStateSnapshot ghostState() {
 
 void expectGhostCarried(const KeyedStateSnapshot& snapshot) {
   int64_t now = 0;
-  HashMapStateBackend<int64_t> other;
+  HeapKeyedStateBackend<int64_t> other;
   other.init(KeyGroupRange{0, kMaxParallelism - 1}, kMaxParallelism);
   other.setTtlTimeProvider([&] { return now; });
   other.restore(snapshot);

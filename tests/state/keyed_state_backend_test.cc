@@ -16,7 +16,7 @@
 
 #include "operator_harness.h"
 #include "sluice/api/broadcast_stream.h"
-#include "sluice/runtime/flat_hash_map.h"
+#include "sluice/state/heap/flat_hash_map.h"
 #include "test_util.h"
 
 namespace sluice {
@@ -272,7 +272,7 @@ TEST(KeyedSnapshot, CorruptBytesAndMaxParallelismMismatchFailClearly) {
   run(first, steps, 0, steps.size());
   KeyedStateSnapshot snapshot = first[0]->snapshotKeyedState();
 
-  HashMapStateBackend<int32_t> backend;
+  HeapKeyedStateBackend<int32_t> backend;
   backend.init(KeyGroupRange{0, 127}, 128);
   KeyedStateTable<int32_t, VoidNamespace, int64_t> table(backend, "value");
   KeyedStateSnapshot truncated = snapshot;
@@ -281,7 +281,7 @@ TEST(KeyedSnapshot, CorruptBytesAndMaxParallelismMismatchFailClearly) {
   }
   EXPECT_THROW(backend.restore(truncated), SerializationException);
 
-  HashMapStateBackend<int32_t> other;
+  HeapKeyedStateBackend<int32_t> other;
   other.init(KeyGroupRange{0, 255}, 256);
   try {
     other.restore(snapshot);
@@ -292,7 +292,7 @@ TEST(KeyedSnapshot, CorruptBytesAndMaxParallelismMismatchFailClearly) {
 }
 
 TEST(KeyedSnapshot, StateRestoredBeforeRegistrationIsKeptAndCarriedOver) {
-  HashMapStateBackend<int32_t> a;
+  HeapKeyedStateBackend<int32_t> a;
   a.init(KeyGroupRange{0, 127}, 128);
   KeyedStateStore<int32_t, VoidNamespace> storeA(a);
   for (int32_t k = 0; k < 50; ++k) {
@@ -302,12 +302,12 @@ TEST(KeyedSnapshot, StateRestoredBeforeRegistrationIsKeptAndCarriedOver) {
   KeyedStateSnapshot s1 = a.snapshot();
 
   // b never registers "x" but snapshots again; c registers it late and sees the values.
-  HashMapStateBackend<int32_t> b;
+  HeapKeyedStateBackend<int32_t> b;
   b.init(KeyGroupRange{0, 127}, 128);
   b.restore(s1);
   KeyedStateSnapshot s2 = b.snapshot();
 
-  HashMapStateBackend<int32_t> c;
+  HeapKeyedStateBackend<int32_t> c;
   c.init(KeyGroupRange{0, 127}, 128);
   c.restore(s2);
   KeyedStateStore<int32_t, VoidNamespace> storeC(c);
@@ -323,7 +323,7 @@ TEST(KeyedSnapshot, StateRestoredBeforeRegistrationIsKeptAndCarriedOver) {
 
 struct TtlFixture : ::testing::Test {
   int64_t now = 0;
-  HashMapStateBackend<int32_t> backend;
+  HeapKeyedStateBackend<int32_t> backend;
   KeyedStateStore<int32_t, VoidNamespace> store{backend};
   TtlFixture() {
     backend.init(KeyGroupRange{0, 127}, 128);
@@ -453,7 +453,7 @@ TEST_F(TtlFixture, FullSnapshotCleanupLeavesExpiredEntriesOut) {
   KeyedStateSnapshot snap = backend.snapshot();
 
   int64_t restoredNow = 150;
-  HashMapStateBackend<int32_t> other;
+  HeapKeyedStateBackend<int32_t> other;
   other.init(KeyGroupRange{0, 127}, 128);
   other.setTtlTimeProvider([&] { return restoredNow; });
   other.restore(snap);
@@ -533,7 +533,7 @@ TEST(TtlInOperator, UsesTheTasksProcessingTime) {
 // ---- getKeys / applyToAllKeys ------------------------------------------------------------------
 
 TEST(ApplyToAllKeys, VisitsEveryKeyWithStateAndMayChangeIt) {
-  HashMapStateBackend<std::string> backend;
+  HeapKeyedStateBackend<std::string> backend;
   backend.init(KeyGroupRange{0, 127}, 128);
   KeyedStateStore<std::string, VoidNamespace> store(backend);
   ListStateDescriptor<int64_t> d("l");

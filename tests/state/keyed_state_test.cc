@@ -248,7 +248,7 @@ TEST(KeyedStateErrors, ReducingAndAggregatingStateOfSameTypesDoNotShareAName) {
 }
 
 TEST(KeyedStateErrors, StateWithoutCurrentKeyFails) {
-  HashMapStateBackend<int32_t> context;
+  HeapKeyedStateBackend<int32_t> context;
   context.init(KeyGroupRange{0, 127}, 128);
   KeyedStateStore<int32_t, VoidNamespace> store(context);
   auto& v = store.getState(ValueStateDescriptor<int64_t>("v"));

@@ -22,9 +22,9 @@
 
 #include "operator_harness.h"
 #include "sluice/runtime/co_process_function.h"
-#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/operators.h"
-#include "sluice/runtime/sink.h"
+#include "sluice/runtime/sink_writer_operator.h"
+#include "sluice/state/operator_state.h"
 #include "test_util.h"
 
 namespace sluice {

@@ -8,14 +8,14 @@
 #include <type_traits>
 #include <vector>
 
-#include "sluice/api/functions.h"
+#include "sluice/api/common/functions.h"
 #include "sluice/api/sinks.h"
 #include "sluice/api/sources.h"
 #include "sluice/api/stream_execution_environment.h"
 #include "sluice/runtime/co_process_function.h"
 #include "sluice/runtime/operators.h"
 #include "sluice/runtime/process_function.h"
-#include "sluice/runtime/sink.h"
+#include "sluice/runtime/sink_writer_operator.h"
 #include "sluice/runtime/timestamps_and_watermarks.h"
 #include "sluice/runtime/type_info.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "sluice/core/value_format.h"
-#include "sluice/runtime/sink.h"
+#include "sluice/runtime/sink_writer_operator.h"
 
 namespace sluice {
 

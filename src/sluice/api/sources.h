@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sluice/runtime/source.h"
+#include "sluice/runtime/source_operator.h"
 
 namespace sluice {
 

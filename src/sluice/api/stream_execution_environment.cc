@@ -1,10 +1,11 @@
 #include "sluice/api/stream_execution_environment.h"
 
 #include "sluice/api/sources.h"
+#include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/core/config_options.h"
 #include "sluice/core/global_configuration.h"
-#include "sluice/core/key_groups.h"
-#include "sluice/runtime/checkpoint_storage.h"
+#include "sluice/core/strings.h"
+#include "sluice/state/key_groups.h"
 
 namespace sluice {
 
@@ -141,7 +142,26 @@ JobExecutionResult StreamExecutionEnvironment::execute(const std::string& jobNam
   return executeAsync(jobName)->getJobExecutionResult();
 }
 
+namespace {
+
+// execution.runtime-mode: BATCH needs blocking exchanges and sorted keyed input, which Sluice
+// does not have yet; running such a job in STREAMING mode silently would surprise whoever asked
+// for BATCH, so it is refused. AUTOMATIC runs STREAMING (Flink would pick BATCH for bounded
+// sources; the final results are the same).
+// Throws ConfigurationException for BATCH (and, through get(), for a malformed value).
+void checkRuntimeMode(const Configuration& config) {
+  if (equalsIgnoreCaseAscii(config.get(kRuntimeMode), "BATCH")) {
+    throw ConfigurationException(
+        "execution.runtime-mode: BATCH is not supported yet: Sluice runs every job in STREAMING "
+        "mode, bounded inputs included (with the same final results). Remove the setting or set "
+        "it to STREAMING.");
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<JobClient> StreamExecutionEnvironment::executeAsync(const std::string& jobName) {
+  checkRuntimeMode(configuration_);
   options_.checkpointingMode = options_.checkpointConfig.getCheckpointingMode();
   ExecutionOptions options = options_;
   if (!options.restartStrategy) {

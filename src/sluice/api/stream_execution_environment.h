@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "sluice/api/common/watermark_strategy.h"
 #include "sluice/cluster/local_executor.h"
 #include "sluice/core/clock.h"
 #include "sluice/core/configuration.h"
 #include "sluice/graph/stream_graph.h"
-#include "sluice/runtime/source.h"
-#include "sluice/runtime/watermark_strategy.h"
+#include "sluice/runtime/source_operator.h"
 
 namespace sluice {
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "sluice/runtime/runtime_context.h"
+#include "sluice/api/common/runtime_context.h"
 
 namespace sluice {
 

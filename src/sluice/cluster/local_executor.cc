@@ -157,12 +157,14 @@ class ExecutionAttempt {
     stopAll();
   }
 
-  /// Fails the attempt with `reason` (unless it already failed or was cancelled).
-  void fail(const std::string& reason) {
+  /// Fails the attempt with `reason` (unless it already failed or was cancelled); `recoverable`
+  /// false suppresses restarts.
+  void fail(const std::string& reason, bool recoverable = true) {
     {
       std::lock_guard lock(mutex_);
       if (!failure_.empty() || cancelRequested_) return;
       failure_ = reason;
+      failureRecoverable_ = recoverable;
     }
     spdlog::error("{}", reason);
     stopAll();
@@ -180,6 +182,12 @@ class ExecutionAttempt {
   std::string failure() const {
     std::lock_guard lock(mutex_);
     return failure_;
+  }
+  /// Whether a restart may cure failure() (false for bad input records, bad configuration and
+  /// SuppressRestartsException: see isRecoverable).
+  bool failureRecoverable() const {
+    std::lock_guard lock(mutex_);
+    return failureRecoverable_;
   }
   bool cancelled() const {
     std::lock_guard lock(mutex_);
@@ -631,6 +639,7 @@ class ExecutionAttempt {
       std::lock_guard lock(mutex_);
       if (!failure_.empty() || cancelRequested_) return;
       failure_ = task.failureMessage();
+      failureRecoverable_ = task.failureRecoverable();
     }
     spdlog::error("{}", task.failureMessage());
     stopAll();
@@ -656,6 +665,7 @@ class ExecutionAttempt {
   std::mutex joinMutex_;
   std::mutex releaseMutex_;
   std::string failure_;
+  bool failureRecoverable_ = true;
   bool cancelRequested_ = false;
   bool released_ = false;
   std::mutex pendingAcksMutex_;
@@ -816,6 +826,13 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
         break;
       }
       checkpoints_->suspend("a task failed; the job restarts");
+      if (!attempt_->failureRecoverable()) {
+        // Flink's SuppressRestartsException: the same input or configuration fails every
+        // attempt, so restarting would only repeat it (forever under exponential-delay).
+        failure += " (not restarted: this failure repeats on every attempt)";
+        final = JobStatus::kFailed;
+        break;
+      }
       restartStrategy_->notifyFailure(options_.clock->currentTimeMillis());
       if (!restartStrategy_->canRestart()) {
         if (restartStrategy_->describe() != "none") {

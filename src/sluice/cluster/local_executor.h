@@ -6,15 +6,15 @@
 #include <memory>
 #include <string>
 
-#include "sluice/cluster/checkpoint_coordinator.h"
+#include "sluice/api/common/runtime_context.h"
+#include "sluice/checkpoint/checkpoint_barrier_handler.h"
+#include "sluice/checkpoint/checkpoint_config.h"
+#include "sluice/checkpoint/checkpoint_coordinator.h"
+#include "sluice/checkpoint/checkpoint_state.h"
 #include "sluice/cluster/job_execution_result.h"
 #include "sluice/cluster/restart_strategy.h"
 #include "sluice/core/clock.h"
 #include "sluice/graph/job_graph.h"
-#include "sluice/runtime/checkpoint_barrier_handler.h"
-#include "sluice/runtime/checkpoint_config.h"
-#include "sluice/runtime/checkpoint_state.h"
-#include "sluice/runtime/runtime_context.h"
 
 namespace sluice {
 

@@ -122,7 +122,7 @@ BadRecord CsvSplitReader::badRecord(const std::string& reason, bool sideOutputCo
           "Fix the input, or send bad records to a side output with "
           "CsvSource<T>::forPaths(...).withBadRecords(tag) and consume getSideOutput(tag).";
     }
-    throw IOException(message);
+    throw MalformedRecordException(message);
   }
   return BadRecord{current_->path, r.line(), reason, std::string(r.raw())};
 }

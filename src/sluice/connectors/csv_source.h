@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "sluice/api/common/output.h"
 #include "sluice/connectors/csv_format.h"
 #include "sluice/connectors/file_source.h"
-#include "sluice/runtime/output.h"
-#include "sluice/runtime/source.h"
+#include "sluice/runtime/source_operator.h"
 
 namespace sluice {
 

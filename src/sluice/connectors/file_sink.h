@@ -12,7 +12,7 @@
 
 #include "sluice/core/exceptions.h"
 #include "sluice/core/value_format.h"
-#include "sluice/runtime/sink.h"
+#include "sluice/runtime/sink_writer_operator.h"
 #include "sluice/runtime/timer_service.h"
 
 namespace sluice {

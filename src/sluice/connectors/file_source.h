@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "sluice/api/data_stream.h"
-#include "sluice/runtime/source.h"
+#include "sluice/runtime/source_operator.h"
 
 namespace sluice {
 

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "sluice/api/common/watermark_strategy.h"
 #include "sluice/api/data_stream.h"
 #include "sluice/api/sources.h"
 #include "sluice/api/stream_execution_environment.h"
 #include "sluice/connectors/nexmark_generator.h"
 #include "sluice/core/variant_serializer.h"
-#include "sluice/runtime/source.h"
-#include "sluice/runtime/watermark_strategy.h"
+#include "sluice/runtime/source_operator.h"
 
 namespace sluice::nexmark {
 

@@ -1,8 +1,11 @@
 #include "sluice/core/config_options.h"
 
+#include <algorithm>
 #include <initializer_list>
+#include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "sluice/core/strings.h"
 
@@ -436,6 +439,75 @@ bool isKnownKey(std::string_view key) {
     if (key.starts_with(prefix)) return true;
   }
   return false;
+}
+
+namespace {
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions), computed only
+// up to `limit`: returns limit + 1 as soon as every alignment exceeds it.
+size_t editDistance(std::string_view a, std::string_view b, size_t limit) {
+  const size_t n = a.size(), m = b.size();
+  if ((n > m ? n - m : m - n) > limit) return limit + 1;
+  std::vector<size_t> prev2(m + 1), prev(m + 1), cur(m + 1);
+  for (size_t j = 0; j <= m; ++j) prev[j] = j;
+  for (size_t i = 1; i <= n; ++i) {
+    cur[0] = i;
+    size_t rowMin = cur[0];
+    for (size_t j = 1; j <= m; ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+      }
+      rowMin = std::min(rowMin, cur[j]);
+    }
+    if (rowMin > limit) return limit + 1;
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
+  }
+  return prev[m];
+}
+
+}  // namespace
+
+std::string closestKnownKey(std::string_view key, size_t maxEdits) {
+  std::string best;
+  size_t bestDistance = maxEdits + 1;
+  auto consider = [&](std::string_view candidate) {
+    const size_t d = editDistance(key, candidate, maxEdits);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = std::string(candidate);
+    }
+  };
+  for (const ConfigOptionBase* option : knownOptions()) {
+    consider(option->key());
+    for (const std::string& fallbackKey : option->fallbackKeys()) consider(fallbackKey);
+  }
+  return best;
+}
+
+void warnAboutUnknownKeys(const Configuration& config, std::string_view source) {
+  constexpr size_t kLikelyTypoEdits = 2;
+  for (const auto& [key, value] : config.toMap()) {
+    (void)value;
+    bool exact = false;
+    for (const ConfigOptionBase* option : knownOptions()) {
+      if (option->key() == key) exact = true;
+      for (const std::string& fallbackKey : option->fallbackKeys()) exact |= fallbackKey == key;
+    }
+    if (exact) continue;
+    const bool reserved = isKnownKey(key);
+    const std::string near =
+        closestKnownKey(key, reserved ? kLikelyTypoEdits : std::max<size_t>(3, key.size() / 4));
+    if (reserved && near.empty()) continue;  // a key of a layer Sluice does not configure yet
+    if (near.empty()) {
+      spdlog::warn("Unknown configuration key '{}' in {}; it is ignored", key, source);
+    } else {
+      spdlog::warn("Unknown configuration key '{}' in {}; it is ignored. Did you mean '{}'?", key,
+                   source, near);
+    }
+  }
 }
 
 int64_t effectiveBufferTimeoutMillis(const Configuration& config) {

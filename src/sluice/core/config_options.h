@@ -208,6 +208,19 @@ const std::vector<std::string_view>& reservedKeyPrefixes();
 /// Thread-safe.
 bool isKnownKey(std::string_view key);
 
+/// The key (or fallback key) of a known option closest to `key` in edits (insertions,
+/// deletions, substitutions and swaps of adjacent characters: optimal string alignment
+/// distance), if it is at most `maxEdits` edits away; empty otherwise. Thread-safe.
+std::string closestKnownKey(std::string_view key, size_t maxEdits);
+
+/// Logs a warning for every key of `config` that no option knows, naming `source` (a file, or
+/// "-D") and the closest known key when one is near ("did you mean ..."). A key under a
+/// reserved prefix (reservedKeyPrefixes) is warned about only when it is within 2 edits of a
+/// known key: a likely misspelling such as `execution.checkpointing.intervall`. Unknown keys
+/// are never an error (a Flink configuration has many Sluice does not read). Thread-safe for a
+/// configuration that is not being modified.
+void warnAboutUnknownKeys(const Configuration& config, std::string_view source);
+
 /// The buffer timeout to use in milliseconds: -1 (flush only when full) if
 /// kBufferTimeoutEnabled is false, else kBufferTimeout (0 = flush after every record).
 /// Throws ConfigurationException if either value is malformed. Thread-safe for a configuration

@@ -45,4 +45,38 @@ class IOException : public SluiceException {
   using SluiceException::SluiceException;
 };
 
+/// A failure that a restart cannot cure (Flink's SuppressRestartsException): the job fails at
+/// once, whatever the restart strategy. Throw it (or derive from it) from user code for an
+/// error that would repeat on every attempt.
+class SuppressRestartsException : public SluiceException {
+ public:
+  using SluiceException::SluiceException;
+};
+
+/// An input record that cannot be read (a malformed CSV row with no side output for bad
+/// records). Deterministic: reading the same input again fails the same way, so it suppresses
+/// restarts. The message names the file, line or byte offset, and the record.
+class MalformedRecordException : public SuppressRestartsException {
+ public:
+  using SuppressRestartsException::SuppressRestartsException;
+};
+
+/// An error that reports another one with more context (the operator that threw); it keeps
+/// whether the original was recoverable (see isRecoverable).
+class WrappedException : public SluiceException {
+ public:
+  WrappedException(const std::string& message, bool recoverable)
+      : SluiceException(message), recoverable_(recoverable) {}
+  bool recoverable() const { return recoverable_; }
+
+ private:
+  bool recoverable_;
+};
+
+/// Whether a restart may cure failure `e`: false for SuppressRestartsException (and so
+/// MalformedRecordException) and ConfigurationException, which fail the same way on every
+/// attempt; true for everything else. Exceptions that wrap another (UserFunctionException)
+/// carry the wrapped one's answer.
+bool isRecoverable(const std::exception& e);
+
 }  // namespace sluice

@@ -136,11 +136,7 @@ Configuration parseYamlConfiguration(std::string_view yaml, std::string_view sou
                                              sourceName, e.mark.line + 1, e.msg));
   }
   Configuration config(flattener.take());
-  for (const auto& [key, value] : config.toMap()) {
-    if (!isKnownKey(key)) {
-      spdlog::warn("Unknown configuration key '{}' in {}; it is ignored", key, sourceName);
-    }
-  }
+  warnAboutUnknownKeys(config, sourceName);
   return config;
 }
 

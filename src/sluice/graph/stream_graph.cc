@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sluice/core/key_groups.h"
+#include "sluice/state/key_groups.h"
 
 namespace sluice {
 

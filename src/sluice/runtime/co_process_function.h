@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "sluice/runtime/internal_timer_service.h"
-#include "sluice/runtime/keyed_state.h"
-#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/process_function.h"
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/state/keyed_state_store.h"
+#include "sluice/state/operator_state.h"
 
 namespace sluice {
 
@@ -279,7 +279,7 @@ class KeyedTwoInputBase : public TwoInputProcessBase<IN1, IN2, OUT>, public Time
   /// Calls the function's onTimer; the timer's key is current.
   virtual void onTimer(Timestamp time) = 0;
 
-  HashMapStateBackend<K> keyContext_;
+  HeapKeyedStateBackend<K> keyContext_;
   KeyedStateStore<K, VoidNamespace> store_{keyContext_};
   std::unique_ptr<InternalTimerService<K, VoidNamespace>> timers_;
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "sluice/core/time.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/timer_service.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace sluice {
 
@@ -37,7 +37,7 @@ class InternalTimerService final : public KeyGroupedState {
   };
   using Callback = std::function<void(const Timer&)>;
 
-  InternalTimerService(HashMapStateBackend<K>& keyContext, ProcessingTimeService& time,
+  InternalTimerService(HeapKeyedStateBackend<K>& keyContext, ProcessingTimeService& time,
                        Callback onEventTime, Callback onProcessingTime,
                        std::string name = "user-timers")
       : KeyGroupedState("_timers/" + name),
@@ -248,7 +248,7 @@ class InternalTimerService final : public KeyGroupedState {
     if (processingTimers_.live()) scheduleProcessingTime(processingTimers_.front().timer.timestamp);
   }
 
-  HashMapStateBackend<K>& keyContext_;
+  HeapKeyedStateBackend<K>& keyContext_;
   ProcessingTimeService& time_;
   Callback onEventTime_;
   Callback onProcessingTime_;

@@ -3,7 +3,7 @@
 #include <functional>
 #include <memory>
 
-#include "sluice/runtime/source.h"
+#include "sluice/runtime/source_operator.h"
 #include "sluice/runtime/stream_operator.h"
 
 namespace sluice {

@@ -4,10 +4,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sluice/core/key_groups.h"
-#include "sluice/runtime/keyed_state.h"
-#include "sluice/runtime/operator_state.h"
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/state/key_groups.h"
+#include "sluice/state/keyed_state_store.h"
+#include "sluice/state/operator_state.h"
 
 namespace sluice {
 
@@ -186,7 +186,7 @@ class StreamGroupedReduce final : public UdfOperator<F, OneInputStreamOperator<T
   }
 
   KeySelector keySelector_;
-  HashMapStateBackend<K> keyContext_;
+  HeapKeyedStateBackend<K> keyContext_;
   KeyedStateTable<K, VoidNamespace, T> state_{keyContext_, "_op_state"};
 };
 

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "sluice/runtime/internal_timer_service.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace sluice {
 
@@ -248,7 +248,7 @@ class KeyedProcessOperator final : public OneInputStreamOperator<IN, OUT>,
 
   KeySelector keySelector_;
   F fn_;
-  HashMapStateBackend<K> keyContext_;
+  HeapKeyedStateBackend<K> keyContext_;
   KeyedStateStore<K, VoidNamespace> store_{keyContext_};
   std::unique_ptr<InternalTimerService<K, VoidNamespace>> timers_;
   Collector<OUT> collector_;

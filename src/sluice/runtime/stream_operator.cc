@@ -1,6 +1,6 @@
 #include "sluice/runtime/stream_operator.h"
 
-#include "sluice/runtime/operator_state.h"
+#include "sluice/state/operator_state.h"
 
 namespace sluice {
 

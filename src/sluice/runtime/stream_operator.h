@@ -6,11 +6,11 @@
 #include <utility>
 #include <vector>
 
+#include "sluice/api/common/output.h"
+#include "sluice/api/common/runtime_context.h"
 #include "sluice/core/exceptions.h"
 #include "sluice/core/time.h"
 #include "sluice/runtime/mailbox.h"
-#include "sluice/runtime/output.h"
-#include "sluice/runtime/runtime_context.h"
 #include "sluice/runtime/timer_service.h"
 
 namespace sluice {
@@ -23,11 +23,13 @@ struct KeyedStateSnapshot;
 
 /// An exception thrown by user code, tagged with the operator and subtask it came from. It
 /// passes unchanged through upstream operators of the same chain, so the job's error names the
-/// operator whose function threw.
-class UserFunctionException : public SluiceException {
+/// operator whose function threw. Recoverable (a restart may help) unless the original was not
+/// (isRecoverable: SuppressRestartsException, ConfigurationException).
+class UserFunctionException : public WrappedException {
  public:
-  UserFunctionException(const std::string& operatorWithSubtask, const std::string& what)
-      : SluiceException("operator '" + operatorWithSubtask + "' threw: " + what) {}
+  UserFunctionException(const std::string& operatorWithSubtask, const std::string& what,
+                        bool recoverable = true)
+      : WrappedException("operator '" + operatorWithSubtask + "' threw: " + what, recoverable) {}
 };
 
 /// Calls user code `fn(args...)`; an exception it throws becomes a UserFunctionException
@@ -41,7 +43,7 @@ inline decltype(auto) callUserFunction(const Op& op, Fn&& fn, Args&&... args) {
   } catch (const CancelTaskException&) {
     throw;
   } catch (const std::exception& e) {
-    throw UserFunctionException(op.nameWithSubtask(), e.what());
+    throw UserFunctionException(op.nameWithSubtask(), e.what(), isRecoverable(e));
   } catch (...) {
     throw UserFunctionException(op.nameWithSubtask(), "an exception that is not a std::exception");
   }

@@ -92,6 +92,7 @@ void StreamTask::run() {
     } else {
       failure_ = "task '" + info_.nameWithSubtask(info_.taskName) + "' failed: " + e.what();
     }
+    failureRecoverable_ = isRecoverable(e);
     state_ = TaskState::kFailed;
     if (cancelled_.load()) {
       state_ = TaskState::kCanceled;  // errors while being cancelled are consequences

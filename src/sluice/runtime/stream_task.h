@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
+#include "sluice/checkpoint/checkpoint_barrier_handler.h"
+#include "sluice/checkpoint/checkpoint_state.h"
 #include "sluice/network/input_gate.h"
 #include "sluice/network/record_deserializer.h"
 #include "sluice/network/record_writer.h"
-#include "sluice/runtime/checkpoint_barrier_handler.h"
-#include "sluice/runtime/checkpoint_state.h"
 #include "sluice/runtime/mailbox.h"
-#include "sluice/runtime/source.h"
+#include "sluice/runtime/source_operator.h"
 #include "sluice/runtime/stream_operator.h"
 #include "sluice/runtime/timer_service.h"
 #include "sluice/runtime/type_info.h"
@@ -114,6 +114,8 @@ class StreamTask final : private CheckpointBarrierTarget {
   TaskState state() const { return state_.load(); }
   /// Why the task failed: names the operator and subtask and quotes the original error.
   const std::string& failureMessage() const { return failure_; }
+  /// Whether a restart may cure the failure (isRecoverable of the error that failed the task).
+  bool failureRecoverable() const { return failureRecoverable_; }
   /// pipeline.auto-watermark-interval handed to operators, ms.
   void setAutoWatermarkInterval(int64_t millis) { autoWatermarkIntervalMillis_ = millis; }
   /// Called (on the task thread) when the task fails, before it returns from run().
@@ -236,6 +238,7 @@ class StreamTask final : private CheckpointBarrierTarget {
   std::atomic<bool> cancelled_{false};
   std::atomic<TaskState> state_{TaskState::kCreated};
   std::string failure_;
+  bool failureRecoverable_ = true;
   std::function<void(StreamTask&)> failureListener_;
   CheckpointingMode checkpointingMode_ = CheckpointingMode::kExactlyOnce;
   bool checkpointingEnabled_ = false;

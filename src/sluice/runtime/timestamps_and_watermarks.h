@@ -2,8 +2,8 @@
 
 #include <memory>
 
+#include "sluice/api/common/watermark_strategy.h"
 #include "sluice/runtime/stream_operator.h"
-#include "sluice/runtime/watermark_strategy.h"
 
 namespace sluice {
 

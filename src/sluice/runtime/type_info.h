@@ -6,13 +6,13 @@
 #include <typeinfo>
 #include <vector>
 
+#include "sluice/api/common/output.h"
 #include "sluice/core/data_view.h"
-#include "sluice/core/key_groups.h"
 #include "sluice/core/type_serializer.h"
 #include "sluice/network/record_deserializer.h"
 #include "sluice/network/record_writer.h"
-#include "sluice/runtime/output.h"
 #include "sluice/runtime/watermark_valve.h"
+#include "sluice/state/key_groups.h"
 
 namespace sluice {
 

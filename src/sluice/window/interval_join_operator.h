@@ -12,9 +12,9 @@
 
 #include "sluice/core/time.h"
 #include "sluice/runtime/internal_timer_service.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/operators.h"
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace sluice {
 
@@ -279,7 +279,7 @@ class IntervalJoinOperator final : public TwoInputStreamOperator<T1, T2, OUT> {
   KeySelector2 keySelector2_;
   F fn_;
 
-  HashMapStateBackend<K> keyContext_;
+  HeapKeyedStateBackend<K> keyContext_;
   KeyedStateTable<K, VoidNamespace, Buffer<T1>> left_{keyContext_, "left-buffer"};
   KeyedStateTable<K, VoidNamespace, Buffer<T2>> right_{keyContext_, "right-buffer"};
   std::unique_ptr<InternalTimerService<K, Cleanup>> timers_;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "sluice/runtime/internal_timer_service.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/state/keyed_state_store.h"
 #include "sluice/window/window_assigners.h"
 #include "sluice/window/window_operator.h"
 
@@ -178,7 +178,7 @@ class SlicedWindowOperator final : public OneInputStreamOperator<T, OUT>,
   Contents contentsPolicy_;
   Emitter emitter_;
 
-  HashMapStateBackend<K> keyContext_;
+  HeapKeyedStateBackend<K> keyContext_;
   KeyedStateTable<K, Timestamp, Acc> panes_{keyContext_, "window-panes"};
   KeyedStateStore<K, TimeWindow> windowState_{keyContext_, "window-state/"};
   KeyedStateStore<K, VoidNamespace> globalState_{keyContext_, "global-state/"};

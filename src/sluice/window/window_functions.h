@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "sluice/runtime/keyed_state.h"
-#include "sluice/runtime/output.h"
-#include "sluice/runtime/runtime_context.h"
+#include "sluice/api/common/output.h"
+#include "sluice/api/common/runtime_context.h"
+#include "sluice/state/keyed_state_store.h"
 
 namespace sluice {
 

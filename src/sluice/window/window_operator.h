@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "sluice/runtime/internal_timer_service.h"
-#include "sluice/runtime/keyed_state.h"
 #include "sluice/runtime/stream_operator.h"
+#include "sluice/state/keyed_state_store.h"
 #include "sluice/window/evictors.h"
 #include "sluice/window/window_assigners.h"
 #include "sluice/window/window_functions.h"
@@ -408,7 +408,7 @@ class WindowOperator final : public OneInputStreamOperator<T, OUT>,
   bool eventTime_ = true;
   bool merging_ = false;
 
-  HashMapStateBackend<K> keyContext_;
+  HeapKeyedStateBackend<K> keyContext_;
   KeyedStateTable<K, W, Acc> contents_{keyContext_, "window-contents"};
   KeyedStateTable<K, W, TriggerState> triggerState_{keyContext_, "trigger-state"};
   KeyedStateTable<K, VoidNamespace, Mapping> mappings_{keyContext_, "merging-window-set"};

@@ -1,0 +1,324 @@
+#include "sluice/checkpoint/checkpoint_coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "sluice/core/exceptions.h"
+
+namespace sluice {
+
+CheckpointCoordinator::CheckpointCoordinator(std::string jobId, CheckpointConfig config,
+                                             CheckpointParticipants& participants,
+                                             std::shared_ptr<Clock> clock)
+    : jobId_(std::move(jobId)),
+      config_(std::move(config)),
+      participants_(participants),
+      clock_(std::move(clock)),
+      storage_(config_),
+      store_(config_) {}
+
+CheckpointCoordinator::~CheckpointCoordinator() { stop(); }
+
+void CheckpointCoordinator::start() {
+  std::lock_guard lock(mutex_);
+  lastEnd_ = clock_->currentTimeMillis();
+  thread_ = std::thread([this] { run(); });
+}
+
+void CheckpointCoordinator::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    if (pending_) abortLocked("the job stopped");
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CheckpointCoordinator::shutdown(JobTerminalStatus status) {
+  stop();
+  store_.shutdown(status);
+}
+
+void CheckpointCoordinator::suspend(const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    suspended_ = true;
+    if (pending_) abortLocked(reason);
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::resume() {
+  {
+    std::lock_guard lock(mutex_);
+    suspended_ = false;
+    consecutiveFailures_ = 0;
+    lastEnd_ = clock_->currentTimeMillis();
+  }
+  changed_.notify_all();
+}
+
+std::future<std::string> CheckpointCoordinator::triggerSavepoint(
+    const std::string& targetDirectory) {
+  if (targetDirectory.empty() && storage_.defaultSavepointDirectory().empty()) {
+    throw ConfigurationException(
+        "no savepoint directory: give a target directory or set state.savepoints.dir");
+  }
+  auto result = std::make_shared<std::promise<std::string>>();
+  std::future<std::string> future = result->get_future();
+  std::unique_lock lock(mutex_);
+  // A savepoint waits for the pending checkpoint (one at a time), at most one timeout long.
+  bool idle =
+      changed_.wait_for(lock, std::chrono::milliseconds(config_.getCheckpointTimeout()),
+                        [this] { return stopped_ || suspended_ || (!pending_ && !completing_); });
+  std::string reason;
+  if (stopped_) {
+    reason = "the job has ended";
+  } else if (suspended_) {
+    reason = "the job is restarting";
+  } else if (!idle) {
+    reason = "a checkpoint was still in progress after the checkpoint timeout";
+  } else if (!triggerLocked(lock, targetDirectory, result)) {
+    reason = stats_.empty() ? "it could not be triggered" : stats_.back().failure;
+  }
+  lock.unlock();
+  if (!reason.empty()) {
+    result->set_exception(std::make_exception_ptr(SluiceException("savepoint failed: " + reason)));
+  }
+  changed_.notify_all();
+  return future;
+}
+
+std::shared_ptr<const CompletedCheckpoint> CheckpointCoordinator::latestCompletedCheckpoint()
+    const {
+  auto latest = store_.latestCheckpoint();
+  if (!latest) return nullptr;
+  if (latest->checkpoint) return latest->checkpoint;
+  return std::make_shared<const CompletedCheckpoint>(FileCheckpointStorage::load(latest->path));
+}
+
+std::optional<int64_t> CheckpointCoordinator::triggerCheckpoint() {
+  std::optional<int64_t> id;
+  {
+    std::unique_lock lock(mutex_);
+    id = triggerLocked(lock, std::nullopt, nullptr);
+  }
+  changed_.notify_all();  // the thread watches the new checkpoint's timeout
+  return id;
+}
+
+std::optional<int64_t> CheckpointCoordinator::triggerLocked(
+    std::unique_lock<std::mutex>& lock, std::optional<std::string> savepointDirectory,
+    std::shared_ptr<std::promise<std::string>> savepointResult) {
+  (void)lock;
+  if (stopped_ || suspended_ || pending_ || completing_) return std::nullopt;
+  Pending p;
+  p.savepointDirectory = std::move(savepointDirectory);
+  p.savepointResult = std::move(savepointResult);
+  p.checkpoint.savepoint = p.savepointDirectory.has_value();
+  p.id = nextId_++;
+  p.timestamp = clock_->currentTimeMillis();
+  p.acksLeft = participants_.numTasks();
+  p.checkpoint.jobId = jobId_;
+  p.checkpoint.checkpointId = p.id;
+  p.checkpoint.timestamp = p.timestamp;
+  pending_ = std::move(p);
+  // Unaligned from the first barrier, or aligned switching to unaligned after the aligned
+  // checkpoint timeout (execution.checkpointing.aligned-checkpoint-timeout); savepoints are
+  // always aligned, as Flink's.
+  bool unaligned = config_.isUnalignedCheckpointsEnabled();
+  CheckpointBarrier barrier{pending_->id, pending_->timestamp,
+                            unaligned && config_.getAlignedCheckpointTimeout() == 0,
+                            pending_->savepointDirectory.has_value(),
+                            unaligned ? config_.getAlignedCheckpointTimeout() : 0};
+  // Sources are triggered under the lock: acknowledgements wait until the pending checkpoint
+  // knows the coordinators' states.
+  std::map<std::string, std::vector<uint8_t>> states;
+  try {
+    states = participants_.triggerSources(barrier);
+  } catch (const std::exception& e) {
+    abortLocked(e.what());
+    return std::nullopt;
+  }
+  for (auto& [operatorId, bytes] : states) {
+    pending_->checkpoint.operators[operatorId].operatorId = operatorId;
+    pending_->checkpoint.operators[operatorId].coordinatorState = std::move(bytes);
+  }
+  return barrier.checkpointId;
+}
+
+void CheckpointCoordinator::acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks,
+                                        int64_t alignmentMillis, int64_t startDelayMillis) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_ || pending_->id != checkpointId) return;  // aborted or subsumed
+    for (OperatorAck& ack : acks) {
+      OperatorCheckpointState& op = pending_->checkpoint.operators[ack.operatorId];
+      op.operatorId = ack.operatorId;
+      op.operatorName = ack.operatorName;
+      op.parallelism = ack.parallelism;
+      op.maxParallelism = ack.maxParallelism;
+      op.subtasks[ack.subtask] = std::move(ack.state);
+    }
+    pending_->maxAlignmentMillis = std::max(pending_->maxAlignmentMillis, alignmentMillis);
+    pending_->maxStartDelayMillis = std::max(pending_->maxStartDelayMillis, startDelayMillis);
+    --pending_->acksLeft;
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::decline(int64_t checkpointId, const std::string& reason,
+                                    bool countsAsFailure) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_ || pending_->id != checkpointId) return;
+    abortLocked(reason);
+    if (countsAsFailure) countFailureLocked(reason);
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::countFailureLocked(const std::string& reason) {
+  // As Flink's CheckpointFailureManager: consecutive declined, expired or unstorable
+  // checkpoints beyond execution.checkpointing.tolerable-failed-checkpoints fail the job (and
+  // let its restart strategy recover it); checkpoints that could not even be triggered do not
+  // count.
+  if (++consecutiveFailures_ > config_.getTolerableCheckpointFailureNumber()) {
+    consecutiveFailures_ = 0;
+    participants_.failJob("Exceeded checkpoint tolerable failure threshold (" +
+                          std::to_string(config_.getTolerableCheckpointFailureNumber()) +
+                          "); last checkpoint failure: " + reason);
+  }
+}
+
+void CheckpointCoordinator::abortLocked(const std::string& reason) {
+  CheckpointStats s;
+  s.checkpointId = pending_->id;
+  s.triggerTimestamp = pending_->timestamp;
+  s.durationMillis = clock_->currentTimeMillis() - pending_->timestamp;
+  s.failure = reason;
+  stats_.push_back(s);
+  spdlog::warn("{} {} of job {} aborted: {}",
+               pending_->savepointResult ? "savepoint" : "checkpoint", pending_->id, jobId_,
+               reason);
+  if (pending_->savepointResult) {
+    pending_->savepointResult->set_exception(
+        std::make_exception_ptr(SluiceException("savepoint failed: " + reason)));
+  }
+  participants_.notifyAborted(pending_->id);
+  pending_.reset();
+  lastEnd_ = clock_->currentTimeMillis();
+  changed_.notify_all();  // savepoints waiting for the pending checkpoint to end
+}
+
+void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
+  Pending p = std::move(*pending_);
+  pending_.reset();
+  completing_ = true;
+  lock.unlock();  // writing the files does not hold up acknowledgements or triggers
+  CheckpointStats s;
+  s.checkpointId = p.id;
+  s.triggerTimestamp = p.timestamp;
+  s.maxAlignmentMillis = p.maxAlignmentMillis;
+  s.maxStartDelayMillis = p.maxStartDelayMillis;
+  for (const auto& [id, op] : p.checkpoint.operators) {
+    for (const auto& [index, st] : op.subtasks) {
+      for (const auto& [kg, bytes] : st.keyedState.keyGroups) s.stateSizeBytes += bytes.size();
+      for (const auto& [c, bytes] : st.inputChannelState) s.channelStateBytes += bytes.size();
+      for (const auto& [c, bytes] : st.resultSubpartitionState) {
+        s.channelStateBytes += bytes.size();
+      }
+      for (const auto& [name, state] : st.operatorState.states)
+        s.stateSizeBytes += state.bytes.size();
+    }
+  }
+  try {
+    auto shared = std::make_shared<const CompletedCheckpoint>(std::move(p.checkpoint));
+    std::string path;
+    if (p.savepointDirectory) {
+      path = storage_.writeSavepoint(*shared, *p.savepointDirectory);  // the user's, not retained
+    } else {
+      if (!storage_.checkpointsDirectory().empty()) path = storage_.writeCheckpoint(*shared);
+      store_.addCheckpoint(RetainedCheckpoint{p.id, p.timestamp, path, shared});
+    }
+    s.completed = true;
+    s.path = path;
+  } catch (const std::exception& e) {
+    s.failure = e.what();
+  }
+  if (p.savepointResult) {
+    if (s.completed) {
+      p.savepointResult->set_value(s.path);
+    } else {
+      p.savepointResult->set_exception(
+          std::make_exception_ptr(SluiceException("savepoint failed: " + s.failure)));
+    }
+  }
+  lock.lock();
+  completing_ = false;
+  s.durationMillis = clock_->currentTimeMillis() - p.timestamp;
+  lastEnd_ = clock_->currentTimeMillis();
+  stats_.push_back(s);
+  if (s.completed) {
+    consecutiveFailures_ = 0;
+    spdlog::info(
+        "{} {} of job {} completed in {} ms ({} bytes, {} in flight, start delay {} ms, alignment "
+        "{} ms){}",
+        p.savepointDirectory ? "savepoint" : "checkpoint", p.id, jobId_, s.durationMillis,
+        s.stateSizeBytes, s.channelStateBytes, s.maxStartDelayMillis, s.maxAlignmentMillis,
+        s.path.empty() ? "" : " at " + s.path);
+    participants_.notifyComplete(p.id);
+  } else {
+    spdlog::warn("checkpoint {} of job {} could not be stored: {}", p.id, jobId_, s.failure);
+    participants_.notifyAborted(p.id);
+    countFailureLocked("could not be stored: " + s.failure);
+  }
+  changed_.notify_all();  // savepoints waiting for the pending checkpoint to end
+}
+
+void CheckpointCoordinator::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopped_) {
+    if (pending_ && pending_->acksLeft <= 0) {
+      completeLocked(lock);
+      continue;
+    }
+    int64_t now = clock_->currentTimeMillis();
+    if (pending_ && now - pending_->timestamp >= config_.getCheckpointTimeout()) {
+      abortLocked("expired before completing (execution.checkpointing.timeout)");
+      countFailureLocked("expired before completing (execution.checkpointing.timeout)");
+      continue;
+    }
+    if (!pending_ && (suspended_ || !config_.isCheckpointingEnabled())) {
+      changed_.wait(lock);  // only triggerCheckpoint() / resume() start checkpoints
+      continue;
+    }
+    int64_t wait = 50;
+    if (!pending_) {
+      int64_t due = lastEnd_ + std::max(config_.getCheckpointInterval(),
+                                        config_.getMinPauseBetweenCheckpoints());
+      if (now >= due) {
+        triggerLocked(lock, std::nullopt, nullptr);
+        continue;
+      }
+      wait = std::min<int64_t>(wait, due - now);
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wait, 1)));
+  }
+}
+
+std::vector<CheckpointStats> CheckpointCoordinator::statistics() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+std::string CheckpointCoordinator::latestCompletedPath() const {
+  auto latest = store_.latestCheckpoint();
+  return latest ? latest->path : "";
+}
+
+}  // namespace sluice

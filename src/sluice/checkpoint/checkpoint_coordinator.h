@@ -1,0 +1,160 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sluice/checkpoint/checkpoint_config.h"
+#include "sluice/checkpoint/checkpoint_state.h"
+#include "sluice/checkpoint/checkpoint_storage.h"
+#include "sluice/core/clock.h"
+#include "sluice/network/events.h"
+
+namespace sluice {
+
+/// Statistics of one checkpoint (Flink's checkpoint statistics), times in ms.
+struct CheckpointStats {
+  int64_t checkpointId = 0;
+  int64_t triggerTimestamp = 0;   ///< ms since the epoch
+  int64_t durationMillis = 0;     ///< trigger to completion (or abort)
+  int64_t stateSizeBytes = 0;     ///< keyed + operator state bytes over all subtasks
+  int64_t channelStateBytes = 0;  ///< in-flight buffers stored by unaligned checkpoints
+  int64_t maxAlignmentMillis = 0;
+  /// Longest time from the trigger until a task started the checkpoint (its first barrier
+  /// arrived: the barrier's trip through queued data), ms, as Flink's checkpoint start delay.
+  int64_t maxStartDelayMillis = 0;
+  bool completed = false;
+  std::string path;     ///< the chk-<n> directory when completed
+  std::string failure;  ///< why it was aborted
+};
+
+/// What the coordinator drives: the job's sources and the acknowledgement count. Implemented
+/// by the executor (the coordinator moves into the JobManager later; this is its seam).
+class CheckpointParticipants {
+ public:
+  virtual ~CheckpointParticipants() = default;
+  /// Snapshots every source coordinator and injects `barrier` at the source tasks (atomically
+  /// per source: OperatorCoordinator::checkpointCoordinator). Returns the coordinator states by
+  /// operator id. Throws SluiceException saying why when the checkpoint cannot start: some
+  /// source task had already ended (as Flink before FLIP-147), or a source cannot checkpoint.
+  virtual std::map<std::string, std::vector<uint8_t>> triggerSources(
+      const CheckpointBarrier& barrier) = 0;
+  /// Number of tasks that must acknowledge each checkpoint.
+  virtual int numTasks() const = 0;
+  virtual void notifyComplete(int64_t checkpointId) = 0;
+  virtual void notifyAborted(int64_t checkpointId) = 0;
+  /// Fails the running job with `reason` (too many consecutive checkpoint failures); its
+  /// restart strategy decides what follows. Called with the coordinator's lock held.
+  virtual void failJob(const std::string& reason) = 0;
+};
+
+/// Triggers periodic checkpoints, collects the tasks' acknowledgements, writes completed
+/// checkpoints to storage, subsumes old ones, notifies the tasks, and aborts checkpoints that
+/// time out or are declined (Flink's CheckpointCoordinator). One thread of its own; thread-safe:
+/// tasks acknowledge and decline from their threads.
+class CheckpointCoordinator {
+ public:
+  CheckpointCoordinator(std::string jobId, CheckpointConfig config,
+                        CheckpointParticipants& participants, std::shared_ptr<Clock> clock);
+  ~CheckpointCoordinator();
+
+  /// Starts the coordinator's thread: periodic checkpoints when the config enables them, and
+  /// completion of checkpoints triggered by triggerCheckpoint().
+  void start();
+  /// Stops triggering and aborts pending checkpoints; returns once the thread ended.
+  void stop();
+  /// stop(), then cleans up the retained checkpoints as
+  /// execution.checkpointing.externalized-checkpoint-retention says for a job that ended with
+  /// `status` (CompletedCheckpointStore::shutdown).
+  void shutdown(JobTerminalStatus status);
+
+  /// Failover (Flink's stopCheckpointScheduler): aborts the pending checkpoint with `reason`
+  /// and triggers none until resume(). Savepoints requested meanwhile fail.
+  void suspend(const std::string& reason);
+  /// Triggers again; the next periodic checkpoint is due one interval from now.
+  void resume();
+
+  /// One task's acknowledgement: its operators' states by operator id, with the operators'
+  /// names, parallelism and max parallelism. Called on the task's thread.
+  struct OperatorAck {
+    std::string operatorId;
+    std::string operatorName;
+    int parallelism = 1;
+    int maxParallelism = 128;
+    int subtask = 0;
+    SubtaskCheckpointState state;
+  };
+  /// `alignmentMillis` and `startDelayMillis` are the task's (see CheckpointStats).
+  void acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks, int64_t alignmentMillis,
+                   int64_t startDelayMillis);
+  /// A task could not take checkpoint `checkpointId`: its snapshot failed (`countsAsFailure`:
+  /// counted against execution.checkpointing.tolerable-failed-checkpoints), or it aborted the
+  /// checkpoint because an input ended or a newer barrier overtook it (not counted, as Flink's
+  /// task-closing declines).
+  void decline(int64_t checkpointId, const std::string& reason, bool countsAsFailure);
+
+  /// Triggers a checkpoint now (tests, savepoints); returns its id, or nullopt when it could
+  /// not be triggered (a checkpoint is pending, or sources ended).
+  std::optional<int64_t> triggerCheckpoint();
+  /// Triggers a savepoint (a checkpoint written self-contained to a new savepoint-<job>-<random>
+  /// directory under `targetDirectory`, or under state.savepoints.dir when empty; never subsumed
+  /// or deleted). Waits, up to the checkpoint timeout, for a pending checkpoint to end first. The
+  /// future holds the savepoint's directory, or throws SluiceException when the savepoint was
+  /// aborted (declined, timed out, sources ended, job restarting) or could not be written;
+  /// ConfigurationException when there is no directory at all.
+  std::future<std::string> triggerSavepoint(const std::string& targetDirectory);
+  /// The newest completed checkpoint (what a failover restores), or null.
+  std::shared_ptr<const CompletedCheckpoint> latestCompletedCheckpoint() const;
+  /// Statistics of every checkpoint so far, oldest first.
+  std::vector<CheckpointStats> statistics() const;
+  /// Directory of the latest completed checkpoint, or "".
+  std::string latestCompletedPath() const;
+
+ private:
+  struct Pending {
+    int64_t id = 0;
+    int64_t timestamp = 0;
+    int acksLeft = 0;
+    int64_t maxAlignmentMillis = 0;
+    int64_t maxStartDelayMillis = 0;
+    CompletedCheckpoint checkpoint;
+    // Savepoints: where to write it and who waits for its directory.
+    std::optional<std::string> savepointDirectory;
+    std::shared_ptr<std::promise<std::string>> savepointResult;
+  };
+  std::optional<int64_t> triggerLocked(std::unique_lock<std::mutex>& lock,
+                                       std::optional<std::string> savepointDirectory,
+                                       std::shared_ptr<std::promise<std::string>> savepointResult);
+  void run();
+  void abortLocked(const std::string& reason);
+  void countFailureLocked(const std::string& reason);
+  void completeLocked(std::unique_lock<std::mutex>& lock);
+
+  std::string jobId_;
+  CheckpointConfig config_;
+  CheckpointParticipants& participants_;
+  std::shared_ptr<Clock> clock_;
+  FileCheckpointStorage storage_;
+  CompletedCheckpointStore store_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<Pending> pending_;
+  bool completing_ = false;
+  int64_t nextId_ = 1;
+  int64_t lastEnd_ = 0;
+  bool stopped_ = false;
+  bool suspended_ = false;
+  int consecutiveFailures_ = 0;
+  std::thread thread_;
+  std::vector<CheckpointStats> stats_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,257 @@
+#pragma once
+
+// Checkpoint storage on a local file system (Flink's FileSystemCheckpointStorage /
+// FsCheckpointStorageAccess) and the store of retained completed checkpoints (Flink's
+// CompletedCheckpointStore, StandaloneCompletedCheckpointStore).
+//
+// Layout, as Flink's:
+//
+//   <checkpoints dir>/<jobId>/chk-<n>/_metadata          a checkpoint
+//   <savepoint dir>/savepoint-<jobId[0,6)>-<12 hex>/_metadata   a savepoint
+//
+// Everything a checkpoint holds (the CompletedCheckpoint with every operator's keyed,
+// operator and channel state) is inside `_metadata`: like Flink's state handles below
+// `execution.checkpointing.data-inline-threshold`, all state is inline. So a checkpoint is one
+// file, it is complete exactly when `_metadata` exists, and a savepoint directory can be moved
+// or copied anywhere (no paths inside). Every state blob carries a kind byte (0 = inline), so a
+// later format version can put large state in files next to `_metadata`, referenced by a name
+// relative to the directory, without changing the rest of the format.
+//
+// `_metadata` format (version 2; all fixed-width integers little-endian):
+//
+//   offset 0   8 bytes  magic "SLCKMETA"
+//   offset 8   u32      format version (1)
+//   offset 12  u64      payload length in bytes (the file is exactly 24 + this long)
+//   offset 20  u32      CRC-32 (zlib's crc32) of bytes [0, 20) followed by the payload
+//   offset 24  payload:
+//     string jobId, i64 checkpointId, i64 timestamp (ms since the epoch), u8 savepoint (0 | 1),
+//     varint operator count, then per operator in ascending id order:
+//       string operatorId, string operatorName, i32 parallelism, i32 maxParallelism,
+//       varint subtask count, then per subtask in ascending index order:
+//         varint subtask index (< parallelism),
+//         keyed state: i32 maxParallelism, varint key-group count, then per key group in
+//           ascending order: varint key group (< maxParallelism), blob,
+//         operator state: blob (OperatorStateSnapshot::serialize() bytes; empty if no state),
+//         input channel state: varint channel count, then per channel in ascending order:
+//           varint channel index, blob,
+//         output channel state (version 2 only; absent in version 1, read as empty): varint
+//           result subpartition count, then per subpartition in ascending (partition,
+//           subpartition) order: varint partition index, varint subpartition index, blob.
+//   Channel state blobs hold TaskChannelState bytes (checkpoint_state.h).
+//   A string is a varint length and the bytes; a blob is u8 kind (0 = inline), varint length
+//   and the bytes. Nothing may follow the last operator.
+//
+// The header layout (magic, version, length, CRC) is the same for every format version, so an
+// older build recognizes a newer file and reports its version instead of "corrupted".
+//
+// Writing is crash-safe: the directory is created, `_metadata` is written to a temporary name
+// in it, fsync'ed, renamed to `_metadata` and the directory (and its parents) fsync'ed. Until the
+// rename the directory holds no `_metadata`, so it is never taken for a complete checkpoint.
+// Deleting removes `_metadata` first, for the same reason.
+//
+// Paths: local paths, or `file:` URIs (`file:///tmp/chk`, `file:/tmp/chk`), which are turned
+// into local paths. Other schemes (hdfs://, s3://) are rejected with a ConfigurationException.
+//
+// Errors: every failure is a SluiceException subclass whose message names the path: an
+// IOException for file-system problems (missing path, permission, disk full, a checkpoint that
+// already exists), a SerializationException for a `_metadata` that is not complete and valid
+// (bad magic, unsupported version, truncated, checksum mismatch, malformed payload).
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sluice/checkpoint/checkpoint_config.h"
+#include "sluice/checkpoint/checkpoint_state.h"
+
+namespace sluice {
+
+/// Reads and writes checkpoints and savepoints as directories with a `_metadata` file (see the
+/// file comment for layout and format).
+///
+/// Thread-safety: immutable after construction; every method may be called from any thread.
+/// Concurrent writes of different checkpoints are safe; two writers of the same checkpoint id
+/// are not supported (the checkpoint coordinator is the only writer of a job's checkpoints).
+class FileCheckpointStorage {
+ public:
+  /// The name of the metadata file in a checkpoint or savepoint directory (Flink's
+  /// AbstractFsCheckpointStorageAccess.METADATA_FILE_NAME).
+  static constexpr std::string_view kMetadataFileName = "_metadata";
+  /// Prefix of checkpoint directories: chk-<id> (Flink's CHECKPOINT_DIR_PREFIX).
+  static constexpr std::string_view kCheckpointDirPrefix = "chk-";
+  /// Prefix of savepoint directories: savepoint-<first 6 chars of the job id>-<12 hex digits>.
+  static constexpr std::string_view kSavepointDirPrefix = "savepoint-";
+  /// The `_metadata` format version this build writes; it reads versions 1 to this one.
+  /// Version 2 added output (result subpartition) channel state.
+  static constexpr uint32_t kMetadataVersion = 2;
+  /// Size of the fixed `_metadata` header, bytes.
+  static constexpr size_t kMetadataHeaderSize = 24;
+
+  /// Storage with checkpoints under `checkpointsDirectory` and savepoints, when no target is
+  /// given, under `defaultSavepointDirectory`. Either may be empty: then writeCheckpoint() /
+  /// writeSavepoint() without a target throw ConfigurationException. Directories are created
+  /// when first written, not here. Throws ConfigurationException for a URI that is not local.
+  explicit FileCheckpointStorage(std::string checkpointsDirectory,
+                                 std::string defaultSavepointDirectory = {});
+
+  /// Storage with the directories of `config` (execution.checkpointing.dir and
+  /// execution.checkpointing.savepoint-dir).
+  explicit FileCheckpointStorage(const CheckpointConfig& config);
+
+  /// The checkpoints root as a local path (empty if not configured).
+  const std::string& checkpointsDirectory() const { return checkpointsDir_; }
+  /// The default savepoint directory as a local path (empty if not configured).
+  const std::string& defaultSavepointDirectory() const { return savepointDir_; }
+
+  /// `<checkpoints dir>/<jobId>`. Throws ConfigurationException if no checkpoints directory is
+  /// configured, SluiceException if `jobId` is not usable as a directory name (empty, ".",
+  /// "..", or containing '/' or NUL).
+  std::string jobCheckpointsDirectory(const std::string& jobId) const;
+  /// `<checkpoints dir>/<jobId>/chk-<checkpointId>`; throws as jobCheckpointsDirectory().
+  std::string checkpointDirectory(const std::string& jobId, int64_t checkpointId) const;
+
+  /// Writes `checkpoint` (not a savepoint) to checkpointDirectory(jobId, checkpointId) and
+  /// returns that directory. A directory left by an earlier attempt without `_metadata` is
+  /// reused. Throws IOException if that checkpoint already exists (has `_metadata`) or on any
+  /// file-system error (a temporary file is removed again); SluiceException if
+  /// `checkpoint.savepoint` is set or the checkpoint is inconsistent (subtask index outside
+  /// [0, parallelism), key group outside [0, maxParallelism), negative channel index, operator
+  /// id differing from its map key); ConfigurationException as jobCheckpointsDirectory().
+  std::string writeCheckpoint(const CompletedCheckpoint& checkpoint) const;
+
+  /// Writes `checkpoint` as a savepoint (with savepoint = true, whatever the field says) to a new
+  /// directory savepoint-<first 6 chars of the job id>-<12 random hex digits> under `targetDir`
+  /// (the default savepoint directory if empty; created if missing) and returns that directory.
+  /// Self-contained and relocatable. Throws ConfigurationException if there is neither a target
+  /// nor a default directory, IOException / SluiceException as writeCheckpoint().
+  std::string writeSavepoint(const CompletedCheckpoint& checkpoint,
+                             const std::string& targetDir = {}) const;
+
+  /// Reads the checkpoint or savepoint at `path`: its directory or its `_metadata` file (a
+  /// metadata file under another name is accepted too). Throws IOException when the path does
+  /// not exist, when a directory has no `_metadata` ("not a complete checkpoint") or it cannot
+  /// be read; SerializationException when `_metadata` is not a checkpoint metadata file (bad
+  /// magic), has an unsupported format version, is truncated or longer than its header says,
+  /// fails its checksum ("corrupted"), or its payload is malformed. Never reads out of bounds.
+  /// Thread-safe.
+  static CompletedCheckpoint load(const std::string& path);
+
+  /// Turns a restore specification into a path load() accepts:
+  ///  * `latest:DIR`: the complete checkpoint (chk-<n> with a valid `_metadata`) with the
+  ///    highest id in DIR or in its sub-directories (DIR may be the checkpoints root, holding
+  ///    <jobId>/chk-<n>, or a <jobId> directory holding chk-<n>); on equal ids the later
+  ///    timestamp, then the greater path wins. Incomplete or corrupt candidates are skipped
+  ///    (each is fully verified, i.e. read). Savepoints are not candidates. Returns the chk-<n>
+  ///    directory. Throws IOException if DIR is not a directory or holds no complete checkpoint.
+  ///  * anything else: a checkpoint/savepoint directory or metadata file, returned as a local
+  ///    path. Throws IOException if it does not exist or is a directory without `_metadata`;
+  ///    the content is checked by load().
+  /// `file:` URIs are accepted in both forms. Thread-safe.
+  static std::string resolveRestorePath(const std::string& spec);
+
+  /// Deletes the checkpoint or savepoint at `path` (its directory, or the directory of its
+  /// `_metadata` file): `_metadata` first, so an interrupted delete leaves an incomplete
+  /// directory, never a complete-looking one; then the directory. A missing path is not an
+  /// error (discarding is idempotent). To protect against a misconfigured path, only
+  /// directories named chk-<n> or savepoint-* are deleted; anything else throws SluiceException.
+  /// Throws IOException if deleting fails. Thread-safe.
+  static void discard(const std::string& path);
+
+  /// The `_metadata` bytes of `checkpoint` (header and payload). Throws SluiceException if the
+  /// checkpoint is inconsistent (see writeCheckpoint()). Thread-safe.
+  static std::vector<uint8_t> serializeMetadata(const CompletedCheckpoint& checkpoint);
+
+  /// Parses `_metadata` bytes. `source` names them in error messages (a path). Throws
+  /// SerializationException as load() does. Thread-safe.
+  static CompletedCheckpoint deserializeMetadata(const uint8_t* data, size_t size,
+                                                 std::string_view source);
+
+  /// `uri` as a local path: "file:///a/b" and "file:/a/b" become "/a/b", "file://localhost/a"
+  /// becomes "/a", a plain path is returned unchanged. Throws ConfigurationException for other
+  /// schemes ("hdfs://...") or a file URI with a remote host. Thread-safe.
+  static std::string toLocalPath(std::string_view uri);
+
+ private:
+  // Writes `metadata` to <directory>/_metadata atomically and durably (temporary file, fsync,
+  // rename, fsync of the directory). Throws IOException if _metadata already exists.
+  static void writeMetadataFile(const std::string& directory, const std::vector<uint8_t>& metadata);
+
+  std::string checkpointsDir_;
+  std::string savepointDir_;
+};
+
+/// One completed checkpoint kept by a CompletedCheckpointStore.
+struct RetainedCheckpoint {
+  int64_t checkpointId = 0;
+  /// When the checkpoint was triggered, ms since the epoch.
+  int64_t timestamp = 0;
+  /// Its directory (FileCheckpointStorage::writeCheckpoint()'s result); empty if the checkpoint
+  /// exists in memory only (no checkpoints directory configured).
+  std::string path;
+  /// The checkpoint itself, if the caller keeps it in memory (for fast local failover); may be
+  /// null when only `path` is known.
+  std::shared_ptr<const CompletedCheckpoint> checkpoint;
+};
+
+/// The completed checkpoints of one job that are retained for recovery (Flink's
+/// StandaloneCompletedCheckpointStore / DefaultCompletedCheckpointStore): at most
+/// `execution.checkpointing.num-retained` of them, newest last. Adding one beyond that subsumes
+/// the oldest: it is removed and its directory deleted. When the job ends, shutdown() deletes the
+/// retained ones or keeps them, as `execution.checkpointing.externalized-checkpoint-retention`
+/// says. Savepoints are never added here: they belong to the user and are never deleted by the
+/// store.
+///
+/// Deletion failures are logged (spdlog warning) and do not fail the job, as in Flink.
+/// Thread-safe: every method locks an internal mutex; directories are deleted outside the lock.
+class CompletedCheckpointStore {
+ public:
+  /// A store keeping `maxRetained` (>= 1) checkpoints, cleaning up as `retention` says. Throws
+  /// ConfigurationException if `maxRetained` < 1.
+  explicit CompletedCheckpointStore(
+      int maxRetained = 1, ExternalizedCheckpointRetention retention =
+                               ExternalizedCheckpointRetention::kNoExternalizedCheckpoints);
+  /// A store with `config`'s num-retained and externalized-checkpoint-retention.
+  explicit CompletedCheckpointStore(const CheckpointConfig& config);
+
+  CompletedCheckpointStore(const CompletedCheckpointStore&) = delete;
+  CompletedCheckpointStore& operator=(const CompletedCheckpointStore&) = delete;
+
+  /// Adds a completed checkpoint, then subsumes the oldest ones beyond the limit: removes them
+  /// and deletes their directories (FileCheckpointStorage::discard; entries without a path are
+  /// only dropped). Returns the subsumed entries, oldest first. Throws SluiceException if
+  /// `checkpoint.checkpointId` is not greater than every retained id (completed checkpoints
+  /// arrive in id order, since completing one aborts older pending ones) or if the in-memory
+  /// checkpoint is a savepoint.
+  std::vector<RetainedCheckpoint> addCheckpoint(RetainedCheckpoint checkpoint);
+
+  /// The newest retained checkpoint, if any (what a failover restores).
+  std::optional<RetainedCheckpoint> latestCheckpoint() const;
+
+  /// Every retained checkpoint, oldest first.
+  std::vector<RetainedCheckpoint> allCheckpoints() const;
+
+  size_t numberOfRetainedCheckpoints() const;
+  int maxRetainedCheckpoints() const { return maxRetained_; }
+  ExternalizedCheckpointRetention retention() const { return retention_; }
+
+  /// The job ended with `status`: if discardRetainedCheckpointsOn(retention, status), deletes
+  /// every retained checkpoint's directory; otherwise leaves them on disk for a later restore
+  /// (e.g. with `latest:`). Either way the store is empty afterwards. Returns whether the
+  /// checkpoints were deleted. Called by the checkpoint coordinator when the job terminates.
+  bool shutdown(JobTerminalStatus status);
+
+ private:
+  static void discardQuietly(const RetainedCheckpoint& checkpoint);
+
+  const int maxRetained_;
+  const ExternalizedCheckpointRetention retention_;
+  mutable std::mutex mutex_;
+  std::vector<RetainedCheckpoint> checkpoints_;  // ascending ids
+};
+
+}  // namespace sluice
