@@ -39,62 +39,14 @@
 #include "sluice/api/data_stream.h"
 #include "sluice/connectors/csv_source.h"
 #include "sluice/connectors/file_sink.h"
+#include "sluice/core/civil_time.h"
 #include "sluice/runtime/process_function.h"
 
 namespace sluice::rides {
 
 // ---- time -----------------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-constexpr int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-constexpr unsigned daysInMonth(int64_t y, unsigned m) {
-  constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-  return m == 2 && leap ? 29 : kDays[m - 1];
-}
-
-/// Parses exactly "YYYY-MM-DD HH:MM:SS" (a valid date and time of day) as UTC into ms since the
-/// epoch. Returns false for anything else.
-constexpr bool parseDateTime(std::string_view s, int64_t& millis) {
-  if (s.size() != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
-      s[16] != ':') {
-    return false;
-  }
-  bool ok = true;
-  auto num = [&](size_t pos, size_t len) {
-    unsigned v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      auto c = static_cast<unsigned>(static_cast<unsigned char>(s[i])) - '0';
-      if (c > 9) ok = false;
-      v = v * 10 + c;
-    }
-    return v;
-  };
-  const unsigned year = num(0, 4), month = num(5, 2), day = num(8, 2);
-  const unsigned hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
-  if (!ok || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 59) {
-    return false;
-  }
-  const int64_t days = daysFromCivil(year, month, day);
-  millis = (((days * 24 + hour) * 60 + minute) * 60 + second) * 1000;
-  return true;
-}
-
-static_assert([] {
-  int64_t ms = -1;
-  return parseDateTime("1970-01-01 00:00:00", ms) && ms == 0 &&
-         parseDateTime("2013-01-01 00:00:00", ms) && ms == 1356998400000 &&
-         !parseDateTime("2013-02-29 00:00:00", ms) && !parseDateTime("2013-01-01T00:00:00", ms);
-}());
+// Dates and times: parseDateTime of sluice/core/civil_time.h.
 
 // ---- the input row --------------------------------------------------------------------------
 
@@ -130,7 +82,10 @@ namespace sluice {
 template <>
 struct CsvFieldParser<rides::RideTime> {
   static bool parse(std::string_view field, rides::RideTime& out, std::string& error) {
-    if (rides::parseDateTime(field, out.millis)) return true;
+    if (auto millis = parseDateTime(field)) {
+      out.millis = *millis;
+      return true;
+    }
     error = detail::quoteForMessage(field) + " is not a date-time YYYY-MM-DD HH:MM:SS";
     return false;
   }

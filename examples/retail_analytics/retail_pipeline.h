@@ -50,117 +50,13 @@
 #include "sluice/api/windowed_stream.h"
 #include "sluice/connectors/csv_source.h"
 #include "sluice/connectors/file_sink.h"
+#include "sluice/core/civil_time.h"
 
 namespace sluice::retail {
 
 // ---- time -----------------------------------------------------------------------------------
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-constexpr int64_t daysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-struct CivilDate {
-  int64_t year;
-  unsigned month;
-  unsigned day;
-};
-
-/// The date of day `z` since 1970-01-01 (H. Hinnant's civil_from_days).
-constexpr CivilDate civilFromDays(int64_t z) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
-}
-
-constexpr bool isLeapYear(int64_t y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
-
-constexpr unsigned daysInMonth(int64_t y, unsigned m) {
-  constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && isLeapYear(y) ? 29 : kDays[m - 1];
-}
-
-/// Parses exactly "YYYY-MM-DD HH:MM:SS" (a valid calendar date, 00:00:00 to 23:59:59) as UTC
-/// into ms since the epoch. Returns false for anything else.
-constexpr bool parseDateTime(std::string_view s, int64_t& millis) {
-  if (s.size() != 19 || s[4] != '-' || s[7] != '-' || s[10] != ' ' || s[13] != ':' ||
-      s[16] != ':') {
-    return false;
-  }
-  bool ok = true;
-  auto num = [&](size_t pos, size_t len) {
-    unsigned v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      auto c = static_cast<unsigned>(static_cast<unsigned char>(s[i])) - '0';
-      if (c > 9) ok = false;
-      v = v * 10 + c;
-    }
-    return v;
-  };
-  const unsigned year = num(0, 4), month = num(5, 2), day = num(8, 2);
-  const unsigned hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
-  if (!ok || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 59) {
-    return false;
-  }
-  const int64_t days = daysFromCivil(year, month, day);
-  millis = ((days * 24 + hour) * 60 + minute) * 60 * 1000 + int64_t{second} * 1000;
-  return true;
-}
-
-static_assert(daysFromCivil(1970, 1, 1) == 0 && daysFromCivil(2000, 3, 1) == 11017);
-static_assert(civilFromDays(11017).year == 2000 && civilFromDays(11017).month == 3);
-static_assert([] {
-  int64_t ms = 0;
-  return parseDateTime("2010-12-01 08:26:00", ms) && ms == 1291191960000 &&
-         !parseDateTime("2011-02-29 10:00:00", ms) && parseDateTime("2012-02-29 23:59:59", ms) &&
-         !parseDateTime("2010-12-01 24:00:00", ms) && !parseDateTime("2010-12-01T08:26:00", ms);
-}());
-
-/// Appends `millis` (ms since the epoch) as "YYYY-MM-DD HH:MM:SS" in UTC; milliseconds are
-/// truncated towards the earlier second.
-inline void appendDateTime(int64_t millis, std::string& out) {
-  int64_t seconds = millis >= 0 ? millis / 1000 : -((-millis + 999) / 1000);
-  int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
-  auto secOfDay = static_cast<unsigned>(seconds - days * 86400);
-  CivilDate date = civilFromDays(days);
-  char buf[32];
-  char* p = buf;
-  auto put = [&p](uint64_t v, int width) {
-    for (int i = width - 1; i >= 0; --i) {
-      p[i] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    }
-    p += width;
-  };
-  if (date.year < 0 || date.year > 9999) {
-    out += std::to_string(date.year);
-  } else {
-    put(static_cast<uint64_t>(date.year), 4);
-  }
-  *p++ = '-';
-  put(date.month, 2);
-  *p++ = '-';
-  put(date.day, 2);
-  *p++ = ' ';
-  put(secOfDay / 3600, 2);
-  *p++ = ':';
-  put(secOfDay / 60 % 60, 2);
-  *p++ = ':';
-  put(secOfDay % 60, 2);
-  out.append(buf, static_cast<size_t>(p - buf));
-}
+// Dates and times: parseDateTime / appendDateTime of sluice/core/civil_time.h.
 
 // ---- money ----------------------------------------------------------------------------------
 
@@ -280,7 +176,10 @@ namespace sluice {
 template <>
 struct CsvFieldParser<retail::EventTime> {
   static bool parse(std::string_view field, retail::EventTime& out, std::string& error) {
-    if (retail::parseDateTime(field, out.millis)) return true;
+    if (auto millis = parseDateTime(field)) {
+      out.millis = *millis;
+      return true;
+    }
     error = detail::quoteForMessage(field) + " is not a date-time YYYY-MM-DD HH:MM:SS";
     return false;
   }
