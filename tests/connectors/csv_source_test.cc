@@ -45,6 +45,13 @@ struct RetailRow {
   std::string country;
 };
 
+/// A row that also wants to know where it came from: FileMetadata takes no column.
+struct Located {
+  std::string id;
+  FileMetadata origin;
+  int64_t quantity = 0;
+};
+
 }  // namespace csv_test
 
 namespace {
@@ -319,6 +326,32 @@ TEST(CsvSource, MalformedRowWithCheckpointingFailsAtOnceWithoutRestarts) {
   EXPECT_NE(msg.find("not restarted"), std::string::npos) << msg;
   EXPECT_EQ(client->numberOfRestarts(), 0);
   EXPECT_EQ(client->getJobStatus(), JobStatus::kFailed);
+}
+
+// Each record knows its file and starting line, as Flink SQL's `file.path` metadata column,
+// across files, after a multi-line quoted record and a header, at parallelism 1 and 2.
+TEST(CsvSource, FileMetadataFieldsGetTheRecordsFileAndLine) {
+  TempDir dir;
+  const std::string a = (dir / "a.csv").string();
+  const std::string b = (dir / "b.csv").string();
+  writeFile(a, "id,quantity\nx1,1\n\"x\n2\",2\nx3,3\n");
+  writeFile(b, "id,quantity\ny1,4\n");
+  std::map<std::string, std::pair<std::string, int64_t>> expected = {
+      {"x1", {a, 2}}, {"x\n2", {a, 3}}, {"x3", {a, 5}}, {"y1", {b, 2}}};
+  for (int parallelism : {1, 2}) {
+    auto env = makeEnv(parallelism);
+    auto rows = std::make_shared<std::vector<csv_test::Located>>();
+    env->fromSource<csv_test::Located, FileSourceSplit>(
+           CsvSource<csv_test::Located>::forPaths({dir.str()}).withHeader().build(), "CSV")
+        .sinkTo(std::make_shared<VectorSink<csv_test::Located>>(rows));
+    env->execute("file metadata");
+    ASSERT_EQ(rows->size(), expected.size());
+    for (const auto& r : *rows) {
+      ASSERT_TRUE(expected.count(r.id)) << r.id;
+      EXPECT_EQ(r.origin.path, expected[r.id].first) << r.id;
+      EXPECT_EQ(r.origin.line, expected[r.id].second) << r.id;
+    }
+  }
 }
 
 TEST(CsvSource, DelimiterColumnNamesAndNoHeader) {

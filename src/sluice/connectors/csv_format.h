@@ -258,6 +258,16 @@ struct CsvFieldParser<std::optional<X>> {
   }
 };
 
+/// Where a record came from (Flink SQL's `file.path` metadata column, plus the line): a field
+/// of this type in a CSV row type takes no column; CsvSource fills it with the record's file and
+/// 1-based starting line (parseCsvRow alone leaves it unchanged). A plain aggregate, so
+/// TypeSerializer handles it. Value type.
+struct FileMetadata {
+  std::string path;  ///< the file as the source enumerated it (directory + name)
+  int64_t line = 0;  ///< 1-based line on which the record starts
+  bool operator==(const FileMetadata&) const = default;
+};
+
 /// Whether CsvFieldParser<T> exists.
 template <typename T>
 concept CsvField = requires(std::string_view f, T& out, std::string& error) {
@@ -278,19 +288,31 @@ std::string csvFieldLabel(size_t index, std::span<const std::string> columnNames
 /// "expected 8 fields, found 7" (plus a hint for an empty line).
 std::string csvFieldCountError(size_t expected, std::span<const std::string_view> fields);
 
+template <typename F>
+inline constexpr bool kIsFileMetadata = std::is_same_v<F, FileMetadata>;
+
 template <typename T, size_t... I>
 constexpr bool allCsvFields(std::index_sequence<I...>) {
-  return (CsvField<boost::pfr::tuple_element_t<I, T>> && ...);
+  return ((CsvField<boost::pfr::tuple_element_t<I, T>> ||
+           kIsFileMetadata<boost::pfr::tuple_element_t<I, T>>) &&
+          ...);
+}
+
+/// How many fields of T are FileMetadata (they take no column).
+template <typename T, size_t... I>
+constexpr size_t metadataFields(std::index_sequence<I...>) {
+  return (size_t{kIsFileMetadata<boost::pfr::tuple_element_t<I, T>>} + ... + 0);
 }
 
 }  // namespace detail
 
 /// Maps one record onto the fields of aggregate `T`, in declaration order, with
 /// CsvFieldParser (Boost.PFR reflection, so no boilerplate; Boost 1.81 has no field names, so
-/// `columnNames` — e.g. the header — name them in messages). Returns false and sets `error` when
-/// the number of fields differs from T's ("expected 8 fields, found 7") or a field does not
-/// parse ("field 4 (Quantity): 'abc' is not an integer"); `out` is then partly assigned.
-/// `out` may be a reused value: every field is assigned. Thread-safe for distinct `out`.
+/// `columnNames` — e.g. the header — name them in messages). FileMetadata fields take no column
+/// and are left unchanged. Returns false and sets `error` when the number of fields differs
+/// from T's columns ("expected 8 fields, found 7") or a field does not parse ("field 4
+/// (Quantity): 'abc' is not an integer"); `out` is then partly assigned. `out` may be a reused
+/// value: every column field is assigned. Thread-safe for distinct `out`.
 template <typename T>
 bool parseCsvRow(std::span<const std::string_view> fields, T& out, std::string& error,
                  std::span<const std::string> columnNames = {}) {
@@ -298,17 +320,22 @@ bool parseCsvRow(std::span<const std::string_view> fields, T& out, std::string& 
   constexpr size_t n = boost::pfr::tuple_size_v<T>;
   static_assert(detail::allCsvFields<T>(std::make_index_sequence<n>{}),
                 "every field of a CSV row needs a CsvFieldParser specialization");
-  if (fields.size() != n) {
-    error = detail::csvFieldCountError(n, fields);
+  constexpr size_t columns = n - detail::metadataFields<T>(std::make_index_sequence<n>{});
+  if (fields.size() != columns) {
+    error = detail::csvFieldCountError(columns, fields);
     return false;
   }
   bool ok = true;
-  boost::pfr::for_each_field(out, [&](auto& field, size_t i) {
-    if (!ok) return;
+  size_t column = 0;
+  boost::pfr::for_each_field(out, [&](auto& field) {
     using F = std::remove_cvref_t<decltype(field)>;
-    if (!CsvFieldParser<F>::parse(fields[i], field, error)) {
-      error.insert(0, detail::csvFieldLabel(i, columnNames));
-      ok = false;
+    if constexpr (!detail::kIsFileMetadata<F>) {
+      const size_t i = column++;
+      if (!ok) return;
+      if (!CsvFieldParser<F>::parse(fields[i], field, error)) {
+        error.insert(0, detail::csvFieldLabel(i, columnNames));
+        ok = false;
+      }
     }
   });
   return ok;

@@ -60,11 +60,13 @@ class CsvSplitReader {
   Step next();
   /// The current record (after next() returned kRecord); may be malformed (!ok()).
   const CsvRecordReader& record() const { return *records_; }
+  /// The path of the file the current record is in.
+  const std::string& currentPath() const { return current_->path; }
   /// Column names for messages: the configured ones, else the current file's header.
   std::span<const std::string> columnNames() const;
-  /// The current record as a BadRecord with `reason`. Throws IOException (file, line, reason,
-  /// the record's start) when no bad-record side output is configured or `sideOutputConsumed`
-  /// is false: malformed input never vanishes.
+  /// The current record as a BadRecord with `reason`. Throws MalformedRecordException (file,
+  /// line, reason, the record's start) when no bad-record side output is configured or
+  /// `sideOutputConsumed` is false: malformed input never vanishes, and a restart would not help.
   BadRecord badRecord(const std::string& reason, bool sideOutputConsumed) const;
   const CsvSourceOptions& options() const { return *options_; }
 
@@ -124,6 +126,14 @@ class CsvSourceReader final : public SourceReader<T, FileSourceSplit> {
       if (!record.ok()) {
         emitBad(output, record.error());
       } else if (parseCsvRow(record.fields(), value_, error_, reader_.columnNames())) {
+        if constexpr (kHasMetadata) {
+          boost::pfr::for_each_field(value_, [&](auto& field) {
+            if constexpr (kIsFileMetadata<std::remove_cvref_t<decltype(field)>>) {
+              if (field.path != reader_.currentPath()) field.path = reader_.currentPath();
+              field.line = record.line();
+            }
+          });
+        }
         output.collect(value_);
       } else {
         emitBad(output, error_);
@@ -149,6 +159,9 @@ class CsvSourceReader final : public SourceReader<T, FileSourceSplit> {
     output.collect(*tag, bad);
   }
 
+  static constexpr bool kHasMetadata =
+      metadataFields<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{}) > 0;
+
   CsvSplitReader reader_;
   T value_{};
   std::string error_;
@@ -167,12 +180,13 @@ class CsvSourceReader final : public SourceReader<T, FileSourceSplit> {
 /// parseCsvRow, so `T` is an aggregate whose field types have a CsvFieldParser.
 ///
 /// A malformed record (broken quoting, a wrong number of fields, a field that does not parse)
-/// is never dropped: without withBadRecords the job fails with an IOException that names the
-/// file, the line, the byte offset and the reason; with withBadRecords(tag) it goes to side output
+/// is never dropped: without withBadRecords the job fails at once, whatever the restart strategy,
+/// with a MalformedRecordException that names the file, the line, the byte offset and the reason; with withBadRecords(tag) it goes to side output
 /// `tag` as a BadRecord and reading goes on. Unlike Flink's ignoreParseErrors, there is no silent
 /// skip: when the job does not consume getSideOutput(tag), a bad record fails the job as if no tag
 /// were set. An empty line is a record of one empty field, so a bad record unless `T` has a
-/// single field.
+/// single field. A field of type FileMetadata takes no column: it receives the file and line
+/// the record starts on.
 ///
 /// Checkpoints (Flink's FileSource with a StreamFormat's checkpointed position): a reader's
 /// snapshotState returns its unfinished splits, the current one with `offset` = the content
@@ -243,8 +257,8 @@ class CsvSource final : public Source<T, FileSourceSplit> {
       SplitEnumeratorContext<FileSourceSplit>& context) const override {
     return createFileSplitEnumerator(context, options_->paths);
   }
-  /// A reader whose pollNext throws IOException on read errors, corrupt gzip data and (unless
-  /// routed to a consumed side output) malformed records.
+  /// A reader whose pollNext throws IOException on read errors and corrupt gzip data, and
+  /// MalformedRecordException for malformed records not routed to a consumed side output.
   std::unique_ptr<SourceReader<T, FileSourceSplit>> createReader(
       SourceReaderContext& context) const override {
     return std::make_unique<detail::CsvSourceReader<T>>(options_, context);
