@@ -251,12 +251,9 @@ class TimedWriterTest : public ::testing::Test {
   /// Advances processing time and runs the timer mails it triggers.
   void advance(int64_t millis) {
     clock_->advance(millis);
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    // Timers due now are put into the mailbox by the scheduler's thread.
-    while (!mailbox_.hasMail() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Timers due now are put into the mailbox by the scheduler's thread: wait until it has
+    // posted every one of them.
+    ASSERT_TRUE(eventually([this] { return !scheduler_.hasDueTimers(); }));
     mailbox_.runAll();
   }
 

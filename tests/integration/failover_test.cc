@@ -382,6 +382,8 @@ struct Count : KeyedProcessFunction<int64_t, int64_t, std::pair<int64_t, int64_t
 constexpr int64_t kSavepointRecords = 150'000;
 constexpr int64_t kSavepointKeys = 31;
 
+/// Runs the summing job; `whileRunning` is called once the sink received a tenth of the
+/// records (mid-run, with records before and after whatever it does).
 std::map<int64_t, int64_t> runSumJob(int parallelism, const std::string& restore,
                                      const std::function<void(JobClient&)>& whileRunning) {
   Configuration conf;
@@ -398,7 +400,11 @@ std::map<int64_t, int64_t> runSumJob(int parallelism, const std::string& restore
       .uid("sum")
       .sinkTo(sink);
   auto client = env->executeAsync("sums");
-  if (whileRunning) whileRunning(*client);
+  if (whileRunning) {
+    EXPECT_TRUE(testing::eventually(
+        [&] { return sink->shared()->count.load() >= kSavepointRecords / 10; }));
+    whileRunning(*client);
+  }
   try {
     client->getJobExecutionResult();
   } catch (const JobExecutionException&) {
@@ -417,7 +423,6 @@ TEST(Failover, SavepointAtParallelismTwoRestoresAtOneAndFour) {
 
   std::string savepoint;
   runSumJob(2, "", [&](JobClient& client) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // mid-run, any time works
     savepoint = client.stopWithSavepoint(dir.path().string(), false).get();
   });
   ASSERT_FALSE(savepoint.empty());
@@ -439,7 +444,6 @@ TEST(Failover, TriggerSavepointWhileRunningKeepsTheJobRunning) {
   for (int64_t v = 0; v < kSavepointRecords; ++v) expected[v % kSavepointKeys] += v;
   std::string savepoint;
   auto result = runSumJob(2, "", [&](JobClient& client) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     savepoint = client.triggerSavepoint(dir.path().string()).get();
     EXPECT_EQ(client.getJobStatus(), JobStatus::kRunning);
   });
@@ -453,7 +457,6 @@ TEST(Failover, CorruptedCheckpointIsRefused) {
   TempDir dir;
   std::string savepoint;
   runSumJob(2, "", [&](JobClient& client) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     savepoint = client.stopWithSavepoint(dir.path().string(), false).get();
   });
   auto metadata = std::filesystem::path(savepoint) / "_metadata";

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "sluice/network/buffer.h"
@@ -149,24 +150,42 @@ struct IdlingJob {
     released->store(true);
     client->getJobExecutionResult();
   }
+  /// When each record reached the sink: the injected clock's time and whether the source had
+  /// been released. The clock moves only when the test advances it, so a record flushed too
+  /// early shows an earlier time, with no need to wait and see.
+  std::vector<std::pair<int64_t, bool>> arrivals() const {
+    std::lock_guard lock(arrivals_->mutex);
+    return arrivals_->list;
+  }
 
+  struct Arrivals {
+    std::mutex mutex;
+    std::vector<std::pair<int64_t, bool>> list;
+  };
   std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(1000);
   std::shared_ptr<std::atomic<bool>> released = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<std::atomic<int>> emitted = std::make_shared<std::atomic<int>>(0);
-  std::shared_ptr<CollectSink<int64_t>> sink = std::make_shared<CollectSink<int64_t>>();
+  std::shared_ptr<Arrivals> arrivals_ = std::make_shared<Arrivals>();
+  std::shared_ptr<CollectSink<int64_t>> sink = std::make_shared<CollectSink<int64_t>>(
+      std::make_shared<CollectSink<int64_t>::Shared>(),
+      [clock = clock, released = released, arrivals = arrivals_](const int64_t&) {
+        std::lock_guard lock(arrivals->mutex);
+        arrivals->list.emplace_back(clock->currentTimeMillis(), released->load());
+      });
   std::unique_ptr<JobClient> client;
 };
 
 TEST(JobLifecycle, BufferTimeoutFlushesOnTheInjectedClock) {
   IdlingJob job(100);
   ASSERT_TRUE(eventually([&] { return job.emitted->load() == 3; }));
-  // Time has not moved: the three records wait in a partly filled buffer.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(job.received(), 0);
-  job.clock->advance(100);
+  // Time has not moved: the three records wait in a partly filled buffer until it does.
+  job.clock->advance(99);
+  job.clock->advance(1);
   EXPECT_TRUE(eventually([&] { return job.received() == 3; }));
   job.finish();
   EXPECT_EQ(job.sink->values(), (std::vector<int64_t>{0, 1, 2}));
+  // Flushed by the timeout at 1100, not before (nor at 1099).
+  for (const auto& [time, released] : job.arrivals()) EXPECT_EQ(time, 1100);
 }
 
 TEST(JobLifecycle, BufferTimeoutZeroSendsEveryRecordAtOnce) {
@@ -179,10 +198,11 @@ TEST(JobLifecycle, BufferTimeoutMinusOneWaitsForFullBuffersOrTheEnd) {
   IdlingJob job(-1);
   ASSERT_TRUE(eventually([&] { return job.emitted->load() == 3; }));
   job.clock->advance(1000000);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(job.received(), 0);
   job.finish();
   EXPECT_EQ(job.received(), 3);
+  // Only the end of input flushed them: every record arrived after the source was released.
+  // (A timer-driven flush would race the release and, whenever it won, show here.)
+  for (const auto& [time, released] : job.arrivals()) EXPECT_TRUE(released);
 }
 
 TEST(JobLifecycle, RecordsLargerThanABufferCrossTheNetwork) {

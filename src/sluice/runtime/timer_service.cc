@@ -68,6 +68,11 @@ void TimerScheduler::run() {
   }
 }
 
+bool TimerScheduler::hasDueTimers() {
+  std::lock_guard lock(mutex_);
+  return !stopped_ && !timers_.empty() && timers_.begin()->first <= clock_->currentTimeMillis();
+}
+
 void ProcessingTimeService::registerTimer(int64_t time, std::function<void(int64_t)> callback) {
   scheduler_.schedule(time, owner_, &mailbox_, std::move(callback));
 }

@@ -34,6 +34,10 @@ class TimerScheduler {
   void cancelOwner(int owner);
   /// Stops the thread; pending timers never fire.
   void shutdown();
+  /// Whether some timer is due at the clock's current time but not yet in its mailbox. After
+  /// a ManualClock advance, a test waits until this is false to know every timer due by then
+  /// has been posted (then it runs the mailbox), instead of sleeping.
+  bool hasDueTimers();
 
  private:
   struct Entry {
