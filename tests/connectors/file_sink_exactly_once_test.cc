@@ -69,6 +69,14 @@ class SinkSubtask {
   void complete(int64_t id) { op_->notifyCheckpointComplete(id); }
   void abort(int64_t id) { op_->notifyCheckpointAborted(id); }
   void endInput() { op_->finish(); }
+  /// End of input with checkpointing (FLIP-147): finish(), then the final checkpoint `id`,
+  /// whose completion commits what finish() prepared.
+  void endInputWithFinalCheckpoint(int64_t id) {
+    EXPECT_TRUE(op_->requiresFinalCheckpoint());
+    op_->finish();
+    op_->snapshotOperatorState(id, 0);
+    op_->notifyCheckpointComplete(id);
+  }
   /// close() as the task calls it, after finish() or after a failure ("crash" when no
   /// finish() came before).
   void close() {
@@ -191,8 +199,34 @@ TEST(FileSinkExactlyOnce, CrashAfterTheBarrierThenRestoreCommitsThePendingPartsO
   EXPECT_EQ(visibleLines(dir.path()), range(1, 160));
   writeRange(task, 161, 170);
   task.endInput();
+  EXPECT_EQ(visibleLines(dir.path()), range(1, 160)) << "end of input waits for a checkpoint";
+  task.snapshot(3);
+  EXPECT_EQ(visibleLines(dir.path()), range(1, 160));
+  task.complete(3);  // the final checkpoint
   task.close();
   EXPECT_EQ(visibleLines(dir.path()), range(1, 170));
+}
+
+// Checkpoint 2 completes before the end of input but reaches the sink after it: it must not
+// commit what finish() prepared (checkpoint 2 does not hold it); the final checkpoint does.
+TEST(FileSinkExactlyOnce, OnlyACheckpointTakenAfterTheEndOfInputCommitsItsOutput) {
+  TempDir dir;
+  SinkSubtask<int64_t> task(onCheckpointSink(dir), true);
+  writeRange(task, 1, 50);
+  task.snapshot(2);
+  writeRange(task, 51, 80);
+  task.endInput();
+  task.complete(2);
+  EXPECT_EQ(visibleLines(dir.path()), range(1, 50));
+  OperatorStateSnapshot final = task.snapshot(3);
+  task.complete(3);
+  EXPECT_EQ(visibleLines(dir.path()), range(1, 80));
+  task.close();
+  // A restore from the final checkpoint re-commits idempotently: nothing twice.
+  SinkSubtask<int64_t> restored(onCheckpointSink(dir), true, 0, 1, final);
+  restored.endInputWithFinalCheckpoint(4);
+  restored.close();
+  EXPECT_EQ(visibleLines(dir.path()), range(1, 80));
 }
 
 TEST(FileSinkExactlyOnce, RestoreFromAnEarlierCheckpointDropsWhatFollowedIt) {
@@ -283,7 +317,7 @@ TEST(FileSinkExactlyOnce, DefaultRollingPolicyResumesTheInProgressPartTruncatedT
   }
   SinkSubtask<int64_t> task(sink, true, 0, 1, checkpoint1);
   writeRange(task, 51, 100);
-  task.endInput();
+  task.endInputWithFinalCheckpoint(3);
   task.close();
   EXPECT_EQ(visibleLines(dir.path()), range(1, 100));
   EXPECT_EQ(numVisibleFiles(dir.path()), 1) << "the resumed part holds everything";
@@ -307,7 +341,7 @@ TEST(FileSinkExactlyOnce, PartsRolledBySizeWaitForTheCheckpoint) {
   EXPECT_GT(total, 150);
   EXPECT_LT(total, 200);
   EXPECT_EQ(visible, range(1, total)) << "a prefix, since one bucket rolls in order";
-  task.endInput();
+  task.endInputWithFinalCheckpoint(2);
   EXPECT_EQ(visibleLines(dir.path()), range(1, 200));
 }
 
@@ -356,7 +390,7 @@ TEST(FileSinkExactlyOnce, RestoreAtAnotherParallelism) {
     }
     for (auto& t : tasks) t->snapshot(2);
     for (auto& t : tasks) t->complete(2);
-    for (auto& t : tasks) t->endInput();
+    for (auto& t : tasks) t->endInputWithFinalCheckpoint(3);
     for (auto& t : tasks) t->close();
     EXPECT_EQ(visibleLines(dir.path()), beforeBarrier + replay);
   }
@@ -517,7 +551,7 @@ TEST(TwoPhaseCommittingSink, RetriesAndFailuresKeepTheCommittables) {
   SinkSubtask<std::string> task(sink, true, 0, 1, checkpoint2);
   EXPECT_EQ(store->lines(), (Counts{{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}}));
   task.write("e");
-  task.endInput();
+  task.endInputWithFinalCheckpoint(4);
   EXPECT_EQ(store->lines(), (Counts{{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}}));
 }
 

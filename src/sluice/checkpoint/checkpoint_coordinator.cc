@@ -52,6 +52,13 @@ void CheckpointCoordinator::suspend(const std::string& reason) {
   changed_.notify_all();
 }
 
+void CheckpointCoordinator::beginAttempt(int attemptNumber) {
+  std::lock_guard lock(mutex_);
+  attemptNumber_ = attemptNumber;
+  finished_.clear();  // every task of the new attempt runs again
+  waiting_.clear();
+}
+
 void CheckpointCoordinator::resume() {
   {
     std::lock_guard lock(mutex_);
@@ -127,6 +134,16 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(
   p.checkpoint.checkpointId = p.id;
   p.checkpoint.timestamp = p.timestamp;
   pending_ = std::move(p);
+  // Finished tasks acknowledge with their final state (FLIP-147).
+  for (const auto& [task, finalState] : finished_) {
+    if (!finalState) {
+      abortLocked(
+          "a task has finished and its final state was not kept (enable periodic "
+          "checkpointing to checkpoint after tasks finish)");
+      return std::nullopt;
+    }
+    addAcknowledgementLocked(task, *finalState);
+  }
   // Unaligned from the first barrier, or aligned switching to unaligned after the aligned
   // checkpoint timeout (execution.checkpointing.aligned-checkpoint-timeout); savepoints are
   // always aligned, as Flink's.
@@ -135,6 +152,7 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(
                             unaligned && config_.getAlignedCheckpointTimeout() == 0,
                             pending_->savepointDirectory.has_value(),
                             unaligned ? config_.getAlignedCheckpointTimeout() : 0};
+  pending_->barrier = barrier;
   // Sources are triggered under the lock: acknowledgements wait until the pending checkpoint
   // knows the coordinators' states.
   std::map<std::string, std::vector<uint8_t>> states;
@@ -148,25 +166,63 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(
     pending_->checkpoint.operators[operatorId].operatorId = operatorId;
     pending_->checkpoint.operators[operatorId].coordinatorState = std::move(bytes);
   }
+  for (int task : waiting_) participants_.triggerTask(task, barrier);
   return barrier.checkpointId;
 }
 
-void CheckpointCoordinator::acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks,
-                                        int64_t alignmentMillis, int64_t startDelayMillis) {
+void CheckpointCoordinator::addAcknowledgementLocked(int taskIndex, std::vector<OperatorAck> acks) {
+  if (!pending_->acknowledged.insert(taskIndex).second) return;  // acknowledged already
+  for (OperatorAck& ack : acks) {
+    OperatorCheckpointState& op = pending_->checkpoint.operators[ack.operatorId];
+    op.operatorId = ack.operatorId;
+    op.operatorName = ack.operatorName;
+    op.parallelism = ack.parallelism;
+    op.maxParallelism = ack.maxParallelism;
+    op.subtasks[ack.subtask] = std::move(ack.state);
+  }
+  --pending_->acksLeft;
+}
+
+void CheckpointCoordinator::taskFinished(int attemptNumber, int taskIndex,
+                                         std::optional<std::vector<OperatorAck>> finalState) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_ || attemptNumber != attemptNumber_) return;
+    waiting_.erase(taskIndex);
+    auto& stored = finished_[taskIndex];
+    stored = std::move(finalState);
+    if (pending_ && pending_->acknowledged.count(taskIndex) == 0) {
+      if (stored) {
+        addAcknowledgementLocked(taskIndex, *stored);
+      } else {
+        abortLocked(
+            "a task finished before it took the checkpoint (enable periodic "
+            "checkpointing to checkpoint after tasks finish)");
+      }
+    }
+  }
+  changed_.notify_all();
+}
+
+void CheckpointCoordinator::taskWaitingForFinalCheckpoint(int attemptNumber, int taskIndex) {
+  std::lock_guard lock(mutex_);
+  if (stopped_ || attemptNumber != attemptNumber_) return;
+  waiting_.insert(taskIndex);
+  if (pending_ && pending_->acknowledged.count(taskIndex) == 0) {
+    participants_.triggerTask(taskIndex, pending_->barrier);
+  }
+}
+
+void CheckpointCoordinator::acknowledge(int64_t checkpointId, int taskIndex,
+                                        std::vector<OperatorAck> acks, int64_t alignmentMillis,
+                                        int64_t startDelayMillis) {
   {
     std::lock_guard lock(mutex_);
     if (!pending_ || pending_->id != checkpointId) return;  // aborted or subsumed
-    for (OperatorAck& ack : acks) {
-      OperatorCheckpointState& op = pending_->checkpoint.operators[ack.operatorId];
-      op.operatorId = ack.operatorId;
-      op.operatorName = ack.operatorName;
-      op.parallelism = ack.parallelism;
-      op.maxParallelism = ack.maxParallelism;
-      op.subtasks[ack.subtask] = std::move(ack.state);
-    }
+    if (pending_->acknowledged.count(taskIndex) != 0) return;
+    addAcknowledgementLocked(taskIndex, std::move(acks));
     pending_->maxAlignmentMillis = std::max(pending_->maxAlignmentMillis, alignmentMillis);
     pending_->maxStartDelayMillis = std::max(pending_->maxStartDelayMillis, startDelayMillis);
-    --pending_->acksLeft;
   }
   changed_.notify_all();
 }

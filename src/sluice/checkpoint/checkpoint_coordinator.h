@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,17 +38,24 @@ struct CheckpointStats {
 };
 
 /// What the coordinator drives: the job's sources and the acknowledgement count. Implemented
-/// by the executor (the coordinator moves into the JobManager later; this is its seam).
+/// by the executor (the coordinator moves into the JobManager later; this is its seam). Tasks
+/// are named by their index in the job's deployment, 0 <= index < numTasks().
 class CheckpointParticipants {
  public:
   virtual ~CheckpointParticipants() = default;
-  /// Snapshots every source coordinator and injects `barrier` at the source tasks (atomically
-  /// per source: OperatorCoordinator::checkpointCoordinator). Returns the coordinator states by
-  /// operator id. Throws SluiceException saying why when the checkpoint cannot start: some
-  /// source task had already ended (as Flink before FLIP-147), or a source cannot checkpoint.
+  /// Snapshots every source coordinator and injects `barrier` at the source tasks that still run
+  /// (atomically per source: OperatorCoordinator::checkpointCoordinator); finished source tasks
+  /// are skipped (their final state comes through CheckpointCoordinator::taskFinished). Returns
+  /// the coordinator states by operator id. Throws SluiceException saying why when the
+  /// checkpoint cannot start (a source cannot checkpoint).
   virtual std::map<std::string, std::vector<uint8_t>> triggerSources(
       const CheckpointBarrier& barrier) = 0;
-  /// Number of tasks that must acknowledge each checkpoint.
+  /// Injects `barrier` at task `taskIndex` directly, as at a source: a task all of whose inputs
+  /// ended and that waits for its final checkpoint (FLIP-147), so no barrier reaches it through
+  /// its channels. Nothing happens when the task has ended meanwhile.
+  virtual void triggerTask(int taskIndex, const CheckpointBarrier& barrier) = 0;
+  /// Number of tasks that must acknowledge each checkpoint (finished ones included: their
+  /// final state stands in for their acknowledgement).
   virtual int numTasks() const = 0;
   virtual void notifyComplete(int64_t checkpointId) = 0;
   virtual void notifyAborted(int64_t checkpointId) = 0;
@@ -92,9 +100,33 @@ class CheckpointCoordinator {
     int subtask = 0;
     SubtaskCheckpointState state;
   };
-  /// `alignmentMillis` and `startDelayMillis` are the task's (see CheckpointStats).
-  void acknowledge(int64_t checkpointId, std::vector<OperatorAck> acks, int64_t alignmentMillis,
-                   int64_t startDelayMillis);
+  /// `alignmentMillis` and `startDelayMillis` are the task's (see CheckpointStats). A task
+  /// acknowledges a checkpoint at most once; a repeated acknowledgement is ignored.
+  void acknowledge(int64_t checkpointId, int taskIndex, std::vector<OperatorAck> acks,
+                   int64_t alignmentMillis, int64_t startDelayMillis);
+
+  /// Checkpoints after tasks finish (Flink's FLIP-147): task `taskIndex` finished (every input
+  /// ended, its operators finished) and is about to end; `finalState` is the snapshot of its
+  /// operators taken then, or nullopt when the executor keeps none (checkpointing is not
+  /// enabled). The final state stands in for the task's acknowledgement of the pending
+  /// checkpoint, if the task did not acknowledge it, and of every later checkpoint, so
+  /// checkpoints go on while some tasks have finished: a finished source is skipped, a channel
+  /// from a finished task counts as aligned at its end of partition, and a restore from such a
+  /// checkpoint gives the finished subtasks their final state (a source reader with no split
+  /// left reads nothing). Without a final state, checkpoints are aborted from then on, saying
+  /// why. Called on the task's thread; reports of another attempt than the current one
+  /// (beginAttempt) are ignored.
+  void taskFinished(int attemptNumber, int taskIndex,
+                    std::optional<std::vector<OperatorAck>> finalState);
+  /// Task `taskIndex` finished its input and waits for a final checkpoint before it ends (its
+  /// chain has a two-phase-commit sink that commits what it prepared at end of input only when
+  /// a checkpoint taken after that completes). No barrier reaches it through its channels any
+  /// more, so from now on the coordinator triggers it directly (CheckpointParticipants::
+  /// triggerTask), the pending checkpoint at once if the task has not acknowledged it.
+  void taskWaitingForFinalCheckpoint(int attemptNumber, int taskIndex);
+  /// A new execution attempt (0 first, then one per restart) is about to deploy its tasks:
+  /// forgets the finished and waiting tasks of the previous one. Call before the tasks start.
+  void beginAttempt(int attemptNumber);
   /// A task could not take checkpoint `checkpointId`: its snapshot failed (`countsAsFailure`:
   /// counted against execution.checkpointing.tolerable-failed-checkpoints), or it aborted the
   /// checkpoint because an input ended or a newer barrier overtook it (not counted, as Flink's
@@ -122,7 +154,9 @@ class CheckpointCoordinator {
   struct Pending {
     int64_t id = 0;
     int64_t timestamp = 0;
+    CheckpointBarrier barrier;
     int acksLeft = 0;
+    std::set<int> acknowledged;  // task indices
     int64_t maxAlignmentMillis = 0;
     int64_t maxStartDelayMillis = 0;
     CompletedCheckpoint checkpoint;
@@ -137,6 +171,9 @@ class CheckpointCoordinator {
   void abortLocked(const std::string& reason);
   void countFailureLocked(const std::string& reason);
   void completeLocked(std::unique_lock<std::mutex>& lock);
+  // Adds one task's operator states to the pending checkpoint and counts its acknowledgement
+  // (once per task).
+  void addAcknowledgementLocked(int taskIndex, std::vector<OperatorAck> acks);
 
   std::string jobId_;
   CheckpointConfig config_;
@@ -153,6 +190,11 @@ class CheckpointCoordinator {
   bool stopped_ = false;
   bool suspended_ = false;
   int consecutiveFailures_ = 0;
+  // FLIP-147: final states of finished tasks (nullopt: finished without one), and the tasks
+  // waiting for their final checkpoint, by task index; cleared when an attempt is replaced.
+  std::map<int, std::optional<std::vector<OperatorAck>>> finished_;
+  std::set<int> waiting_;
+  int attemptNumber_ = 0;
   std::thread thread_;
   std::vector<CheckpointStats> stats_;
 };

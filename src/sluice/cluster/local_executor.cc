@@ -104,6 +104,7 @@ class ExecutionAttempt {
   // A task's snapshot waiting for its keyed state to be materialized and for its channel state
   // before it is acknowledged.
   struct PendingAck {
+    int taskIndex = 0;
     std::vector<CheckpointCoordinator::OperatorAck> acks;
     int64_t alignmentMillis = 0;
     int64_t startDelayMillis = 0;
@@ -221,10 +222,11 @@ class ExecutionAttempt {
     std::lock_guard lock(releaseMutex_);  // tasks live until release()
     if (released_) throw SluiceException("the job has ended");
     std::map<std::string, std::vector<uint8_t>> states;
-    bool all = true;
     for (auto& [head, tasks] : sourceVertices_) {
+      // A source task that has finished (or finishes before the mail runs) is not triggered:
+      // its final state stands in (CheckpointCoordinator::taskFinished, FLIP-147).
       auto trigger = [&] {
-        for (StreamTask* t : tasks) all = t->triggerCheckpointAsync(barrier) && all;
+        for (StreamTask* t : tasks) t->triggerCheckpointAsync(barrier);
       };
       auto c = coordinators_.find(head);
       if (c == coordinators_.end()) {
@@ -239,8 +241,12 @@ class ExecutionAttempt {
                               " cannot checkpoint: " + e.what());
       }
     }
-    if (!all) throw SluiceException("some source tasks had already finished");
     return states;
+  }
+  void triggerTask(int taskIndex, const CheckpointBarrier& barrier) {
+    std::lock_guard lock(releaseMutex_);
+    if (released_ || taskIndex < 0 || static_cast<size_t>(taskIndex) >= tasks_.size()) return;
+    tasks_[static_cast<size_t>(taskIndex)]->triggerCheckpointAsync(barrier);
   }
   int numTasks() const { return static_cast<int>(tasks_.size()); }
   void notifyComplete(int64_t checkpointId) {
@@ -286,11 +292,24 @@ class ExecutionAttempt {
         task->setCheckpointingEnabled(options_.checkpointConfig.isCheckpointingEnabled());
         StreamTask* t = task.get();
         std::vector<int> chain = v.chain;
-        task->setCheckpointHook(
-            [this, t, info, chain](const CheckpointBarrier& b, const CheckpointMetrics& m) {
-              if (options_.checkpointHookForTesting) options_.checkpointHookForTesting(info, b, m);
-              snapshotTask(*t, info, chain, b, m);
-            });
+        const int taskIndex = static_cast<int>(tasks_.size());
+        task->setCheckpointHook([this, t, taskIndex, info, chain](const CheckpointBarrier& b,
+                                                                  const CheckpointMetrics& m) {
+          if (options_.checkpointHookForTesting) options_.checkpointHookForTesting(info, b, m);
+          snapshotTask(*t, taskIndex, info, chain, b, m);
+        });
+        // FLIP-147: a finished task hands its final state to the coordinator (with periodic
+        // checkpointing; without, checkpoints after it are refused, saying why).
+        task->setFinishedHook([this, t, taskIndex, info, chain] {
+          std::optional<std::vector<CheckpointCoordinator::OperatorAck>> finalState;
+          if (options_.checkpointConfig.isCheckpointingEnabled()) {
+            finalState = finalSnapshot(*t, info, chain);
+          }
+          checkpoints_.taskFinished(attemptNumber_, taskIndex, std::move(finalState));
+        });
+        task->setWaitingForFinalCheckpointHook([this, taskIndex] {
+          checkpoints_.taskWaitingForFinalCheckpoint(attemptNumber_, taskIndex);
+        });
         task->setChannelStateHook([this, t](int64_t id, TaskChannelState state) {
           completeChannelState(*t, id, std::move(state));
         });
@@ -531,8 +550,9 @@ class ExecutionAttempt {
   /// materializer serialize the keyed state while the task goes on. The acknowledgement goes out
   /// once both that and the task's channel state are in (completeChannelState). Declines when
   /// a snapshot fails.
-  void snapshotTask(StreamTask& task, const TaskInfo& info, const std::vector<int>& chain,
-                    const CheckpointBarrier& barrier, const CheckpointMetrics& metrics) {
+  void snapshotTask(StreamTask& task, int taskIndex, const TaskInfo& info,
+                    const std::vector<int>& chain, const CheckpointBarrier& barrier,
+                    const CheckpointMetrics& metrics) {
     std::vector<CheckpointCoordinator::OperatorAck> acks;
     auto frozen = std::make_shared<std::vector<std::pair<size_t, AsyncKeyedSnapshot>>>();
     std::string name = info.nameWithSubtask(info.taskName);
@@ -559,6 +579,7 @@ class ExecutionAttempt {
     {
       std::lock_guard lock(pendingAcksMutex_);
       PendingAck& pending = pendingAcks_[{&task, barrier.checkpointId}];
+      pending.taskIndex = taskIndex;
       pending.acks = std::move(acks);
       pending.alignmentMillis = metrics.alignmentDurationMillis();
       // The first barrier reached this task `alignment` before the hook ran.
@@ -618,8 +639,32 @@ class ExecutionAttempt {
       head.inputChannelState = std::move(ready.channelState->inputChannels);
       head.resultSubpartitionState = std::move(ready.channelState->resultSubpartitions);
     }
-    checkpoints_.acknowledge(checkpointId, std::move(ready.acks), ready.alignmentMillis,
-                             ready.startDelayMillis);
+    checkpoints_.acknowledge(checkpointId, ready.taskIndex, std::move(ready.acks),
+                             ready.alignmentMillis, ready.startDelayMillis);
+  }
+
+  /// The state of a finished task's operators (task thread, synchronous: keyed state
+  /// serialized at once), its acknowledgement of every checkpoint after it ended. A snapshot
+  /// that fails here fails the task, since later checkpoints could not include it.
+  std::vector<CheckpointCoordinator::OperatorAck> finalSnapshot(StreamTask& task,
+                                                                const TaskInfo& info,
+                                                                const std::vector<int>& chain) {
+    std::vector<CheckpointCoordinator::OperatorAck> acks;
+    for (size_t k = 0; k < chain.size(); ++k) {
+      StreamOperatorBase* op = task.operatorAt(static_cast<int>(k));
+      CheckpointCoordinator::OperatorAck ack;
+      ack.operatorId = jobGraph_.operatorId(chain[k]);
+      ack.operatorName = jobGraph_.streamGraph().node(chain[k]).name;
+      ack.parallelism = info.numberOfParallelSubtasks;
+      ack.maxParallelism = info.maxNumberOfParallelSubtasks;
+      ack.subtask = info.indexOfSubtask;
+      if (KeyedStateBackendBase* backend = op->keyedStateBackend()) {
+        ack.state.keyedState = backend->snapshot();
+      }
+      ack.state.operatorState = op->snapshotOperatorState(0, options_.clock->currentTimeMillis());
+      acks.push_back(std::move(ack));
+    }
+    return acks;
   }
 
   void dropPendingAck(StreamTask& task, int64_t checkpointId) {
@@ -781,6 +826,10 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
     if (!attempt_) throw SluiceException("the job is restarting");
     return attempt_->triggerSources(barrier);
   }
+  void triggerTask(int taskIndex, const CheckpointBarrier& barrier) override {
+    std::lock_guard lock(attemptMutex_);
+    if (attempt_) attempt_->triggerTask(taskIndex, barrier);
+  }
   int numTasks() const override {
     std::lock_guard lock(attemptMutex_);
     return attempt_ ? attempt_->numTasks() : 0;
@@ -869,6 +918,7 @@ class LocalJob final : public JobClient, public CheckpointParticipants {
       try {
         next = std::make_unique<ExecutionAttempt>(jobGraph_, options_, restore, *checkpoints_,
                                                   restarts_);
+        checkpoints_->beginAttempt(restarts_);
         next->start();
       } catch (const std::exception& e) {
         failure = std::string("could not restart: ") + e.what();

@@ -249,10 +249,11 @@ TwoPhaseCommittingSink<T, CommT>::createCommitterDriver(const StreamOperatorBase
 ///  - notifyCheckpointAborted(n): nothing; they are committed with the next completed one;
 ///  - restore: initializeState() commits every restored committable (they all belong to
 ///    complete checkpoints, and may or may not have been committed before the failure);
-///  - finish(): flush(true), prepareCommit() and commit everything at once, since no
-///    checkpoint will come. A failure after a subtask finished but before the job ended
-///    restores from an earlier checkpoint and writes the finished subtask's output again
-///    (Flink closes that window with a final checkpoint, FLIP-147).
+///  - finish(): flush(true) and prepareCommit(); without checkpointing, commit everything at
+///    once. With checkpointing the committables wait for the final checkpoint (FLIP-147): the
+///    task waits (requiresFinalCheckpoint) until a checkpoint taken after finish() completes,
+///    whose notification commits them, so a failure before that restores a checkpoint from
+///    before the end and replays the input into output not yet committed; never twice.
 /// Commits run on the task thread (Flink's CommitterOperator commits in its mailbox, too).
 template <typename T>
 class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
@@ -280,8 +281,12 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
     }
   }
   OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {
-    callUserFunction(*this, [&] { writer_->flush(false); });
-    if (committer_) committer_->prepareCommit(checkpointId);
+    if (!finished_) {  // after finish() everything is flushed and prepared
+      callUserFunction(*this, [&] { writer_->flush(false); });
+      if (committer_) committer_->prepareCommit(checkpointId);
+    } else if (finalCheckpointId_ < 0) {
+      finalCheckpointId_ = checkpointId;
+    }
     if (checkpointed_ != nullptr) {
       FunctionSnapshotContext context(checkpointId, timestamp);
       callUserFunction(*this, [&] { checkpointed_->snapshotState(context); });
@@ -290,8 +295,16 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
     return OneInputStreamOperator<T, NoOutput>::snapshotOperatorState(checkpointId, timestamp);
   }
   void notifyCheckpointComplete(int64_t checkpointId) override {
-    if (committer_) committer_->commitUpTo(checkpointId);
+    if (!committer_) return;
+    // The committables prepared at end of input belong to the first checkpoint taken after it;
+    // then everything is committed, with the retries of the end of input.
+    if (finished_ && finalCheckpointId_ >= 0 && checkpointId >= finalCheckpointId_) {
+      committer_->commitAtEndOfInput();
+    } else {
+      committer_->commitUpTo(checkpointId);
+    }
   }
+  bool requiresFinalCheckpoint() const override { return committer_ != nullptr; }
   void notifyCheckpointAborted(int64_t checkpointId) override {
     // Committables prepared for an aborted checkpoint are committed with the next one that
     // completes (Flink's CommitterOperator keeps them, too).
@@ -304,7 +317,13 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
   }
   void finish() override {
     callUserFunction(*this, [&] { writer_->flush(true); });
-    if (committer_) committer_->commitAtEndOfInput();
+    finished_ = true;
+    if (!committer_) return;
+    if (this->context_.checkpointingEnabled) {
+      committer_->prepareCommit(kEndOfInputCheckpointId);  // committed with the final checkpoint
+    } else {
+      committer_->commitAtEndOfInput();
+    }
   }
   void close() override {
     if (writer_) callUserFunction(*this, [&] { writer_->close(); });
@@ -327,6 +346,8 @@ class SinkWriterOperator final : public OneInputStreamOperator<T, NoOutput> {
   std::unique_ptr<detail::SinkCommitterDriver> committer_;  ///< for a TwoPhaseCommittingSink
   CheckpointedFunction* checkpointed_ = nullptr;  ///< writer_, if it is a CheckpointedFunction
   SinkContext sinkContext_;
+  bool finished_ = false;
+  int64_t finalCheckpointId_ = -1;  ///< the first checkpoint snapshotted after finish()
 };
 
 }  // namespace sluice

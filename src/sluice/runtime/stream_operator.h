@@ -100,6 +100,13 @@ class StreamOperatorBase {
   virtual void finish() {}
   /// Releases resources; must not emit. Also called after a failure or cancellation.
   virtual void close() {}
+  /// Whether, with checkpointing enabled, the task must wait after finish() until a checkpoint
+  /// taken after it completes before it ends (Flink's final checkpoint, FLIP-147): a
+  /// two-phase-commit sink commits what it prepared at end of input only then, so a failure
+  /// before that restores a checkpoint that replays the input into uncommitted output only.
+  /// Default false: the task ends at once and its final state stands in for it in later
+  /// checkpoints.
+  virtual bool requiresFinalCheckpoint() const { return false; }
 
   /// Takes a snapshot of this subtask's operator state (non-keyed; operator_state.h) for
   /// checkpoint `checkpointId` triggered at `timestamp` (ms): operators with a

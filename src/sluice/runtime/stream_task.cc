@@ -129,7 +129,13 @@ void StreamTask::invoke() {
     if (i > 0) operators_[i]->endInput(0);
     operators_[i]->finish();
   }
+  if (checkpointingEnabled_ &&
+      std::any_of(operators_.begin(), operators_.end(),
+                  [](const auto& op) { return op->requiresFinalCheckpoint(); })) {
+    waitForFinalCheckpoint();
+  }
   timeService_.cancelAll();
+  if (finishedHook_) finishedHook_();
   for (auto& w : writers_) w->broadcastEvent(RuntimeEvent{EventType::kEndOfPartition, {}});
   // On the normal path an error while closing (e.g. a sink's last commit) fails the task.
   operatorsClosed_ = true;
@@ -245,6 +251,21 @@ void StreamTask::runInputLoop() {
   }
 }
 
+void StreamTask::waitForFinalCheckpoint() {
+  // Flushed output must not wait for the buffer timeout while the task waits.
+  for (auto& w : writers_) w->flushAll();
+  waitingForFinalCheckpoint_.store(true);
+  if (waitingHook_) waitingHook_();
+  while (!finalCheckpointCompleted_) {
+    checkCancelled();
+    if (mailbox_.hasMail()) {
+      mailbox_.runAll();
+    } else {
+      mailbox_.waitForMailOrInput();
+    }
+  }
+}
+
 void StreamTask::endOfChannel(Channel& channel) {
   if (channel.deserializer.hasPartialElement()) {
     throw SerializationException("corrupt stream: channel ended inside an element");
@@ -271,6 +292,7 @@ void StreamTask::closeOperators() noexcept {
 
 void StreamTask::performCheckpoint(const CheckpointBarrier& barrier,
                                    const CheckpointMetrics& metrics) {
+  latestCheckpointId_ = std::max(latestCheckpointId_, barrier.checkpointId);
   // Snapshot first, then the barrier, then (after returning) the next record: the snapshot
   // covers exactly the records before the barrier on every output. Flink broadcasts before
   // taking the synchronous snapshot; both orders are consistent because nothing runs on the
@@ -347,18 +369,18 @@ void StreamTask::abortCheckpointOnBarrier(int64_t checkpointId) {
 }
 
 bool StreamTask::triggerCheckpointAsync(const CheckpointBarrier& barrier) {
-  if (gate_) {
-    throw SluiceException("task '" + info_.nameWithSubtask(info_.taskName) +
-                          "' has inputs: its checkpoints are triggered by barriers, not by "
-                          "triggerCheckpointAsync");
-  }
+  if (gate_ && !waitingForFinalCheckpoint_.load()) return false;
   TaskState s = state_.load();
   if (s != TaskState::kCreated && s != TaskState::kRunning) return false;
   mailbox_.put([this, barrier] {
-    if (barrier.checkpointId <= latestSourceCheckpointId_) return;
-    latestSourceCheckpointId_ = barrier.checkpointId;
+    // Not twice: a task that finished took the pending checkpoint through its barrier handler
+    // already when its last channel ended.
+    if (barrier.checkpointId <= latestCheckpointId_) return;
     CheckpointMetrics metrics;
-    metrics.unaligned = barrier.isUnalignedNow();
+    // A finished task has no input left in flight: its snapshot is aligned.
+    const bool finished = waitingForFinalCheckpoint_.load();
+    metrics.unaligned = barrier.isUnalignedNow() && !finished;
+    if (finished && finalCheckpointId_ < 0) finalCheckpointId_ = barrier.checkpointId;
     performCheckpoint(barrier, metrics);
   });
   return true;
@@ -368,6 +390,9 @@ void StreamTask::notifyCheckpointCompleteAsync(int64_t checkpointId) {
   mailbox_.put([this, checkpointId] {
     for (auto it = operators_.rbegin(); it != operators_.rend(); ++it) {
       (*it)->notifyCheckpointComplete(checkpointId);
+    }
+    if (finalCheckpointId_ >= 0 && checkpointId >= finalCheckpointId_) {
+      finalCheckpointCompleted_ = true;
     }
   });
 }

@@ -137,6 +137,17 @@ class StreamTask final : private CheckpointBarrierTarget {
   /// The snapshot hook (see CheckpointHook); by default nothing is snapshotted and the barrier
   /// is only forwarded. Set before run(). An exception it throws fails the task.
   void setCheckpointHook(CheckpointHook hook) { checkpointHook_ = std::move(hook); }
+  /// Called on the task thread once the chain has finished (every input ended, every operator
+  /// finished and, if one requires it, the final checkpoint completed), before the end of
+  /// partition goes out: the executor reports the task's final state to the checkpoint
+  /// coordinator (FLIP-147). Not called when the task fails or is cancelled. Set before run().
+  void setFinishedHook(std::function<void()> hook) { finishedHook_ = std::move(hook); }
+  /// Called on the task thread when the task starts to wait for its final checkpoint (see
+  /// StreamOperatorBase::requiresFinalCheckpoint): from then on its checkpoints are triggered
+  /// with triggerCheckpointAsync(), as a source's. Set before run().
+  void setWaitingForFinalCheckpointHook(std::function<void()> hook) {
+    waitingHook_ = std::move(hook);
+  }
   /// The decline hook (see CheckpointAbortHook); by default none. Set before run().
   void setCheckpointAbortHook(CheckpointAbortHook hook) { checkpointAbortHook_ = std::move(hook); }
   /// The channel state hook; by default none. Set before run(). For every checkpoint whose
@@ -164,13 +175,14 @@ class StreamTask final : private CheckpointBarrierTarget {
   /// show in the indices shows as a corrupt stream.
   void setRestoredChannelState(TaskChannelState state) { restoredChannelState_ = std::move(state); }
 
-  /// Source tasks only (no inputs): takes checkpoint `barrier.checkpointId` as a mail on the
-  /// task thread, between two emitNext() calls: runs the checkpoint hook, then broadcasts the
-  /// barrier on every output (Flink's StreamTask#triggerCheckpointAsync). A barrier not newer
-  /// than the last one taken is ignored. Thread-safe. Returns false when the task has already
-  /// ended (nothing happens); a task that ends before the mail runs never takes the checkpoint
-  /// (the coordinator's timeout covers it). Throws SluiceException on a task with inputs, whose
-  /// barriers come through its channels.
+  /// Source tasks, and tasks waiting for their final checkpoint (every input ended): takes
+  /// checkpoint `barrier.checkpointId` as a mail on the task thread, between two emitNext()
+  /// calls: runs the checkpoint hook, then broadcasts the barrier on every output (Flink's
+  /// StreamTask#triggerCheckpointAsync). A barrier not newer than the last one taken is
+  /// ignored. Thread-safe. Returns false, and does nothing, when the task has ended or is a
+  /// task with inputs that still runs them (its barriers come through its channels); a task
+  /// that ends before the mail runs never takes the checkpoint (its final state stands in:
+  /// CheckpointCoordinator::taskFinished).
   bool triggerCheckpointAsync(const CheckpointBarrier& barrier);
   /// Checkpoint `checkpointId` completed (every task acknowledged it): calls
   /// notifyCheckpointComplete on every operator of the chain, tail first as Flink, as a mail on
@@ -197,6 +209,9 @@ class StreamTask final : private CheckpointBarrierTarget {
   void runSourceLoop();
   void runInputLoop();
   void endOfChannel(Channel& channel);
+  /// Serves mails (checkpoint triggers and notifications) until a checkpoint taken after the
+  /// operators finished completes.
+  void waitForFinalCheckpoint();
   void checkCancelled() const {
     if (cancelled_.load(std::memory_order_relaxed)) throw CancelTaskException();
   }
@@ -250,7 +265,14 @@ class StreamTask final : private CheckpointBarrierTarget {
   int64_t collectingCheckpointId_ = -1;
   TaskChannelState collecting_;
   std::unique_ptr<CheckpointBarrierHandler> barrierHandler_;
-  int64_t latestSourceCheckpointId_ = -1;  // source tasks: the last checkpoint taken
+  int64_t latestCheckpointId_ = -1;  // the last checkpoint this task took
+  std::function<void()> finishedHook_;
+  std::function<void()> waitingHook_;
+  // FLIP-147: set (before the hook) when the task waits for its final checkpoint; the first
+  // checkpoint taken while waiting; whether one of those completed.
+  std::atomic<bool> waitingForFinalCheckpoint_{false};
+  int64_t finalCheckpointId_ = -1;
+  bool finalCheckpointCompleted_ = false;
 };
 
 }  // namespace sluice
