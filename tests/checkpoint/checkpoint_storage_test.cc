@@ -391,6 +391,60 @@ TEST(CheckpointStorageTest, WritesFlinksLayoutAndRoundTrips) {
   expectSameCheckpoint(FileCheckpointStorage::load(storage.writeCheckpoint(empty)), empty);
 }
 
+// Version 3: keyed state in a state file next to _metadata, referred to per key group by byte
+// range; a reader reads exactly a range; references that leave the directory or overrun the
+// file are refused.
+TEST(CheckpointStorageTest, KeyGroupsInStateFilesRoundTripAndAreReadByRange) {
+  TempDir tmp;
+  const FileCheckpointStorage storage((tmp / "checkpoints").string());
+  const std::string dir = storage.checkpointDirectory("job-0123456789", 9);
+  fs::create_directories(dir);
+  const std::map<int, std::vector<uint8_t>> keyGroups = {
+      {3, {1, 2, 3}}, {7, {}}, {90, std::vector<uint8_t>(5000, 42)}};
+  const KeyGroupsStateHandle handle =
+      FileCheckpointStorage::writeKeyGroupsFile(dir, "op-2", keyGroups);
+  EXPECT_EQ(handle.file.rfind("op-2-", 0), 0u) << handle.file;
+  EXPECT_EQ(fs::file_size(fs::path(dir) / handle.file), 5003u);
+  for (const auto& [kg, bytes] : keyGroups) {
+    EXPECT_EQ(FileCheckpointStorage::readStateFileRange(dir, handle.file, handle.keyGroups.at(kg)),
+              bytes)
+        << "key group " << kg;
+  }
+  CompletedCheckpoint checkpoint;
+  checkpoint.jobId = "job-0123456789";
+  checkpoint.checkpointId = 9;
+  OperatorCheckpointState& op = checkpoint.operators["op"];
+  op.operatorId = "op";
+  op.parallelism = 4;
+  SubtaskCheckpointState& subtask = op.subtasks[2];
+  subtask.keyedState.maxParallelism = 128;
+  subtask.keyedStateHandle = handle;
+  const CompletedCheckpoint loaded =
+      FileCheckpointStorage::load(storage.writeCheckpoint(checkpoint));
+  EXPECT_EQ(loaded.directory, dir);
+  EXPECT_EQ(loaded.operators.at("op").subtasks.at(2).keyedStateHandle, handle);
+  EXPECT_TRUE(loaded.operators.at("op").subtasks.at(2).keyedState.keyGroups.empty());
+
+  subtask.keyedStateHandle.file = "../elsewhere";
+  expectThrowWith<SluiceException>([&] { FileCheckpointStorage::serializeMetadata(checkpoint); },
+                                   {"not a plain file name"});
+  expectThrowWith<SerializationException>(
+      [&] {
+        FileCheckpointStorage::readStateFileRange(dir, "../elsewhere", {0, 1});
+      },
+      {"not a plain file name"});
+  expectThrowWith<SerializationException>(
+      [&] {
+        FileCheckpointStorage::readStateFileRange(dir, handle.file, {5000, 4});
+      },
+      {handle.file, "shorter than the checkpoint says"});
+  expectThrowWith<IOException>(
+      [&] {
+        FileCheckpointStorage::readStateFileRange(dir, "missing", {0, 1});
+      },
+      {"missing"});
+}
+
 TEST(CheckpointStorageTest, RefusesToOverwriteAndReusesIncompleteDirectories) {
   TempDir tmp;
   const FileCheckpointStorage storage(tmp.str());

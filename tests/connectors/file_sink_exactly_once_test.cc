@@ -1,7 +1,7 @@
-// Two-phase commit of sinks (runtime/sink.h) and the exactly-once FileSink: a SinkWriterOperator
-// is driven through checkpoints, completions, aborts, crashes and restores (also at another
-// parallelism), and the visible part files are compared, as a multiset of lines, with the
-// records that the completed checkpoints cover (the oracle: what was written before each
+// Two-phase commit of sinks (runtime/sink_writer_operator.h) and the exactly-once FileSink: a
+// SinkWriterOperator is driven through checkpoints, completions, aborts, crashes and restores (also
+// at another parallelism), and the visible part files are compared, as a multiset of lines, with
+// the records that the completed checkpoints cover (the oracle: what was written before each
 // barrier, counted independently by the test).
 
 #include <gtest/gtest.h>

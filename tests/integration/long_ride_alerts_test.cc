@@ -82,13 +82,26 @@ std::set<int64_t> oracle(const std::string& path, int64_t thresholdMinutes) {
   return alerts;
 }
 
+/// The hidden (uncommitted) files under `out`.
+std::set<std::string> hiddenFiles(const fs::path& out) {
+  std::set<std::string> hidden;
+  if (!fs::exists(out)) return hidden;
+  for (const auto& entry : fs::recursive_directory_iterator(out)) {
+    if (entry.is_regular_file() && entry.path().filename().string()[0] == '.') {
+      hidden.insert(entry.path().string());
+    }
+  }
+  return hidden;
+}
+
 /// The alerted ids in the committed part files under `out`, failing on a duplicate or on a
-/// part file not committed.
-std::set<int64_t> readAlerts(const fs::path& out) {
+/// part file not committed (other than those in `leftovers`: a killed run's, which a restored
+/// run never commits, as Flink leaves them).
+std::set<int64_t> readAlerts(const fs::path& out, const std::set<std::string>& leftovers = {}) {
   std::set<int64_t> ids;
   if (fs::exists(out)) {
     for (const auto& entry : fs::recursive_directory_iterator(out)) {
-      if (!entry.is_regular_file()) continue;
+      if (!entry.is_regular_file() || leftovers.count(entry.path().string()) > 0) continue;
       EXPECT_NE(entry.path().filename().string()[0], '.') << "unfinished " << entry.path();
       std::ifstream file(entry.path());
       std::string line;
@@ -154,9 +167,10 @@ TEST(LongRideAlertsCrash, CheckpointsWithAFinishedSourceSubtaskAndRestoreAfterSi
       << "not killed after its first checkpoint; its log:\n"
       << run("cat '" + log.string() + "'").output;
 
+  const std::set<std::string> leftovers = hiddenFiles(out);
   RunResult r = run(command + " -s 'latest:" + checkpoints.string() + "'");
   ASSERT_EQ(r.exitCode, 0) << r.output;
-  EXPECT_EQ(readAlerts(out), oracle(input, 60));
+  EXPECT_EQ(readAlerts(out, leftovers), oracle(input, 60));
   fs::remove_all(out);
   fs::remove_all(checkpoints);
   fs::remove_all(log.parent_path());

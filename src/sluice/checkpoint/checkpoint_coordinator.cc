@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "sluice/core/exceptions.h"
 
@@ -133,6 +134,18 @@ std::optional<int64_t> CheckpointCoordinator::triggerLocked(
   p.checkpoint.jobId = jobId_;
   p.checkpoint.checkpointId = p.id;
   p.checkpoint.timestamp = p.timestamp;
+  if (!p.savepointDirectory && !storage_.checkpointsDirectory().empty()) {
+    // Tasks write their keyed state into it before they acknowledge.
+    p.location = storage_.checkpointDirectory(jobId_, p.id);
+    std::error_code ec;
+    std::filesystem::create_directories(p.location, ec);
+    if (ec) {
+      pending_ = std::move(p);
+      abortLocked("could not create the checkpoint directory " + pending_->location + ": " +
+                  ec.message());
+      return std::nullopt;
+    }
+  }
   pending_ = std::move(p);
   // Finished tasks acknowledge with their final state (FLIP-147).
   for (const auto& [task, finalState] : finished_) {
@@ -266,6 +279,13 @@ void CheckpointCoordinator::abortLocked(const std::string& reason) {
         std::make_exception_ptr(SluiceException("savepoint failed: " + reason)));
   }
   participants_.notifyAborted(pending_->id);
+  if (!pending_->location.empty()) {
+    try {
+      FileCheckpointStorage::discard(pending_->location);  // its state files; no _metadata
+    } catch (const std::exception& e) {
+      spdlog::warn("could not delete aborted checkpoint {}: {}", pending_->location, e.what());
+    }
+  }
   pending_.reset();
   lastEnd_ = clock_->currentTimeMillis();
   changed_.notify_all();  // savepoints waiting for the pending checkpoint to end
@@ -284,6 +304,9 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
   for (const auto& [id, op] : p.checkpoint.operators) {
     for (const auto& [index, st] : op.subtasks) {
       for (const auto& [kg, bytes] : st.keyedState.keyGroups) s.stateSizeBytes += bytes.size();
+      for (const auto& [kg, range] : st.keyedStateHandle.keyGroups) {
+        s.stateSizeBytes += static_cast<int64_t>(range.length);
+      }
       for (const auto& [c, bytes] : st.inputChannelState) s.channelStateBytes += bytes.size();
       for (const auto& [c, bytes] : st.resultSubpartitionState) {
         s.channelStateBytes += bytes.size();
@@ -293,6 +316,7 @@ void CheckpointCoordinator::completeLocked(std::unique_lock<std::mutex>& lock) {
     }
   }
   try {
+    p.checkpoint.directory = p.location;  // state files resolve against it on failover
     auto shared = std::make_shared<const CompletedCheckpoint>(std::move(p.checkpoint));
     std::string path;
     if (p.savepointDirectory) {
@@ -365,6 +389,11 @@ void CheckpointCoordinator::run() {
     }
     changed_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wait, 1)));
   }
+}
+
+std::string CheckpointCoordinator::stateLocation(int64_t checkpointId) const {
+  std::lock_guard lock(mutex_);
+  return pending_ && pending_->id == checkpointId ? pending_->location : std::string();
 }
 
 std::vector<CheckpointStats> CheckpointCoordinator::statistics() const {

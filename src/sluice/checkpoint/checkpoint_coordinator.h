@@ -143,6 +143,10 @@ class CheckpointCoordinator {
   /// aborted (declined, timed out, sources ended, job restarting) or could not be written;
   /// ConfigurationException when there is no directory at all.
   std::future<std::string> triggerSavepoint(const std::string& targetDirectory);
+  /// Where tasks write the state files of pending checkpoint `checkpointId`: its chk-<n>
+  /// directory, created when the checkpoint was triggered; empty when the checkpoint keeps its
+  /// state inline (a savepoint, no checkpoint directory) or is no longer pending. Thread-safe.
+  std::string stateLocation(int64_t checkpointId) const;
   /// The newest completed checkpoint (what a failover restores), or null.
   std::shared_ptr<const CompletedCheckpoint> latestCompletedCheckpoint() const;
   /// Statistics of every checkpoint so far, oldest first.
@@ -155,6 +159,7 @@ class CheckpointCoordinator {
     int64_t id = 0;
     int64_t timestamp = 0;
     CheckpointBarrier barrier;
+    std::string location;  // see stateLocation()
     int acksLeft = 0;
     std::set<int> acknowledged;  // task indices
     int64_t maxAlignmentMillis = 0;

@@ -61,10 +61,33 @@ struct TaskChannelState {
   friend bool operator==(const TaskChannelState&, const TaskChannelState&) = default;
 };
 
+/// A byte range of a state file: where one key group's state is (the offsets of Flink's
+/// KeyGroupsStateHandle), bytes.
+struct StateFileRange {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  friend bool operator==(const StateFileRange&, const StateFileRange&) = default;
+};
+
+/// Keyed state a task wrote to a file of its own in the checkpoint directory (Flink's
+/// KeyGroupsStateHandle): the file's name, relative to the checkpoint directory (a plain name,
+/// never a path), and the byte range of each key group in it, so that a restoring subtask reads
+/// only the key groups it owns. Empty when the state is inline.
+struct KeyGroupsStateHandle {
+  std::string file;
+  std::map<int, StateFileRange> keyGroups;
+  bool empty() const { return file.empty(); }
+  friend bool operator==(const KeyGroupsStateHandle&, const KeyGroupsStateHandle&) = default;
+};
+
 /// The state of one operator subtask in one checkpoint.
 struct SubtaskCheckpointState {
-  /// Keyed state by key group (empty for non-keyed operators).
+  /// Keyed state by key group, when it is inline (empty for non-keyed operators, and for keyed
+  /// state in a file: keyedStateHandle); maxParallelism is set either way.
   KeyedStateSnapshot keyedState;
+  /// Keyed state in a file of the checkpoint directory (checkpoints with a checkpoint
+  /// directory; savepoints and in-memory checkpoints keep keyed state inline). Never both.
+  KeyGroupsStateHandle keyedStateHandle;
   /// Operator (non-keyed) state, including broadcast state and source split positions.
   OperatorStateSnapshot operatorState;
   /// In-flight buffers per input channel, for unaligned checkpoints (channel index → bytes of
@@ -100,6 +123,10 @@ struct CompletedCheckpoint {
   bool savepoint = false;
   /// Operator id → state.
   std::map<std::string, OperatorCheckpointState> operators;
+  /// The directory the checkpoint was loaded from or written to, against which state files
+  /// (KeyGroupsStateHandle::file) resolve; empty for a checkpoint only in memory. Not part of
+  /// the metadata: a checkpoint directory can be moved.
+  std::string directory;
 };
 
 }  // namespace sluice

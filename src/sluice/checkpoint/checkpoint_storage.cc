@@ -35,6 +35,7 @@ constexpr size_t kVersionOffset = 8;
 constexpr size_t kLengthOffset = 12;
 constexpr size_t kCrcOffset = 20;
 constexpr uint8_t kInlineBlob = 0;
+constexpr uint8_t kFileRangeBlob = 1;  // version 3: string file, varint offset, varint length
 
 static_assert(FileCheckpointStorage::kMetadataHeaderSize == kCrcOffset + sizeof(uint32_t));
 
@@ -76,9 +77,8 @@ void writeBlob(DataOutputView& out, const std::vector<uint8_t>& bytes) {
   writeBlob(out, bytes.data(), bytes.size());
 }
 
-std::vector<uint8_t> readBlob(DataInputView& in) {
-  const size_t at = in.position();
-  const auto kind = in.readRaw<uint8_t>();
+// The bytes of an inline blob whose kind byte (at payload offset `at`) was read already.
+std::vector<uint8_t> readInlineBlob(DataInputView& in, uint8_t kind, size_t at) {
   if (kind != kInlineBlob) {
     throw SerializationException(fmt::format(
         "unknown state blob kind {} at payload offset {} (written by a newer Sluice?)", kind, at));
@@ -87,6 +87,20 @@ std::vector<uint8_t> readBlob(DataInputView& in) {
   std::vector<uint8_t> bytes(size);
   in.readBytes(bytes.data(), size);
   return bytes;
+}
+
+std::vector<uint8_t> readBlob(DataInputView& in) {
+  const size_t at = in.position();
+  const auto kind = in.readRaw<uint8_t>();
+  return readInlineBlob(in, kind, at);
+}
+
+// A name for a file directly inside a checkpoint directory: no path separator, not "." or
+// "..", no NUL. State file references are checked against it, so a metadata file can never
+// make a restore read outside its directory.
+bool isPlainFileName(std::string_view name) {
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
 // A varint that must fit a non-negative int.
@@ -136,13 +150,32 @@ void serializePayload(const CompletedCheckpoint& checkpoint, DataOutputView& out
                       fmt::format("Cannot write {}: subtask {} has keyed-state max parallelism {}",
                                   where, index, keyed.maxParallelism));
       out.writeRaw<int32_t>(keyed.maxParallelism);
-      out.writeVarUint(keyed.keyGroups.size());
-      for (const auto& [keyGroup, bytes] : keyed.keyGroups) {
+      const KeyGroupsStateHandle& handle = subtask.keyedStateHandle;
+      checkConsistent(handle.empty() || keyed.keyGroups.empty(),
+                      fmt::format("Cannot write {}: subtask {} has keyed state both inline and in "
+                                  "file '{}'",
+                                  where, index, handle.file));
+      checkConsistent(handle.empty() || isPlainFileName(handle.file),
+                      fmt::format("Cannot write {}: subtask {} has state file '{}', not a plain "
+                                  "file name",
+                                  where, index, handle.file));
+      out.writeVarUint(handle.empty() ? keyed.keyGroups.size() : handle.keyGroups.size());
+      auto checkKeyGroup = [&](int keyGroup) {
         checkConsistent(keyGroup >= 0 && keyGroup < keyed.maxParallelism,
                         fmt::format("Cannot write {}: subtask {} has key group {} outside [0, {})",
                                     where, index, keyGroup, keyed.maxParallelism));
         out.writeVarUint(static_cast<uint64_t>(keyGroup));
+      };
+      for (const auto& [keyGroup, bytes] : keyed.keyGroups) {
+        checkKeyGroup(keyGroup);
         writeBlob(out, bytes);
+      }
+      for (const auto& [keyGroup, range] : handle.keyGroups) {
+        checkKeyGroup(keyGroup);
+        out.writeRaw<uint8_t>(kFileRangeBlob);
+        out.writeString(handle.file);
+        out.writeVarUint(range.offset);
+        out.writeVarUint(range.length);
       }
       if (subtask.operatorState.empty()) {
         writeBlob(out, nullptr, 0);
@@ -230,7 +263,33 @@ CompletedCheckpoint deserializePayload(DataInputView& in, uint32_t version) {
               op.operatorId, index, keyGroup, subtask.keyedState.maxParallelism));
         }
         previousKeyGroup = keyGroup;
-        subtask.keyedState.keyGroups.emplace(keyGroup, readBlob(in));
+        const size_t at = in.position();
+        const auto kind = in.readRaw<uint8_t>();
+        if (version >= 3 && kind == kFileRangeBlob) {
+          std::string file;
+          in.readString(file);
+          StateFileRange range;
+          range.offset = in.readVarUint();
+          range.length = in.readVarUint();
+          KeyGroupsStateHandle& handle = subtask.keyedStateHandle;
+          if (!isPlainFileName(file) || (!handle.empty() && handle.file != file) ||
+              !subtask.keyedState.keyGroups.empty() ||
+              range.offset > std::numeric_limits<uint64_t>::max() - range.length) {
+            throw SerializationException(fmt::format(
+                "operator '{}' subtask {} has an invalid state file reference '{}' at payload "
+                "offset {} (a plain file name, one per subtask, not mixed with inline state)",
+                op.operatorId, index, file, at));
+          }
+          handle.file = std::move(file);
+          handle.keyGroups.emplace(keyGroup, range);
+        } else {
+          if (!subtask.keyedStateHandle.empty()) {
+            throw SerializationException(fmt::format(
+                "operator '{}' subtask {} mixes inline keyed state with state file '{}'",
+                op.operatorId, index, subtask.keyedStateHandle.file));
+          }
+          subtask.keyedState.keyGroups.emplace(keyGroup, readInlineBlob(in, kind, at));
+        }
       }
       const std::vector<uint8_t> operatorState = readBlob(in);
       if (!operatorState.empty()) {
@@ -647,7 +706,96 @@ CompletedCheckpoint FileCheckpointStorage::load(const std::string& path) {
     }
   }
   const std::vector<uint8_t> bytes = readWholeFile(metadataFile);
-  return deserializeMetadata(bytes.data(), bytes.size(), metadataFile.string());
+  CompletedCheckpoint checkpoint =
+      deserializeMetadata(bytes.data(), bytes.size(), metadataFile.string());
+  checkpoint.directory = metadataFile.parent_path().string();
+  return checkpoint;
+}
+
+KeyGroupsStateHandle FileCheckpointStorage::writeKeyGroupsFile(
+    const std::string& directory, const std::string& namePrefix,
+    const std::map<int, std::vector<uint8_t>>& keyGroups) {
+  KeyGroupsStateHandle handle;
+  handle.file = namePrefix + "-" + randomHex(16);
+  if (!isPlainFileName(handle.file)) {
+    throw SluiceException("state file name '" + handle.file + "' is not a plain file name");
+  }
+  const fs::path path = fs::path(directory) / handle.file;
+  // O_EXCL: never overwrite; no O_CREAT of the directory: an aborted (deleted) checkpoint
+  // directory makes the write fail instead of leaving a stray directory behind.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    throw IOException(
+        fmt::format("Could not create state file '{}': {}", path.string(), errnoMessage(errno)));
+  }
+  uint64_t offset = 0;
+  try {
+    for (const auto& [keyGroup, bytes] : keyGroups) {
+      size_t written = 0;
+      while (written < bytes.size()) {
+        const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          throw IOException(fmt::format("Could not write state file '{}': {}", path.string(),
+                                        errnoMessage(errno)));
+        }
+        written += static_cast<size_t>(n);
+      }
+      handle.keyGroups.emplace(keyGroup, StateFileRange{offset, bytes.size()});
+      offset += bytes.size();
+    }
+    // Durable before the acknowledgement: _metadata, written later, refers to it.
+    if (::fsync(fd) != 0) {
+      throw IOException(
+          fmt::format("Could not sync state file '{}': {}", path.string(), errnoMessage(errno)));
+    }
+  } catch (...) {
+    ::close(fd);
+    std::error_code ignored;
+    fs::remove(path, ignored);
+    throw;
+  }
+  ::close(fd);
+  return handle;
+}
+
+std::vector<uint8_t> FileCheckpointStorage::readStateFileRange(const std::string& directory,
+                                                               const std::string& file,
+                                                               StateFileRange range) {
+  if (!isPlainFileName(file)) {
+    throw SerializationException("state file reference '" + file + "' is not a plain file name");
+  }
+  const fs::path path = fs::path(directory) / file;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw IOException(fmt::format("Could not open state file '{}' of the checkpoint: {}",
+                                  path.string(), errnoMessage(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || range.offset > static_cast<uint64_t>(st.st_size) ||
+      range.length > static_cast<uint64_t>(st.st_size) - range.offset) {
+    ::close(fd);
+    throw SerializationException(fmt::format(
+        "state file '{}' is shorter than the checkpoint says (bytes {} to {} of {}): truncated "
+        "or replaced",
+        path.string(), range.offset, range.offset + range.length, st.st_size));
+  }
+  std::vector<uint8_t> bytes(range.length);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done,
+                              static_cast<off_t>(range.offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = errno;
+      ::close(fd);
+      throw IOException(fmt::format("Could not read state file '{}': {}", path.string(),
+                                    n == 0 ? std::string("unexpected end") : errnoMessage(error)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return bytes;
 }
 
 std::string FileCheckpointStorage::resolveRestorePath(const std::string& spec) {

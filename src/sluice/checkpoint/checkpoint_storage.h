@@ -9,15 +9,17 @@
 //   <checkpoints dir>/<jobId>/chk-<n>/_metadata          a checkpoint
 //   <savepoint dir>/savepoint-<jobId[0,6)>-<12 hex>/_metadata   a savepoint
 //
-// Everything a checkpoint holds (the CompletedCheckpoint with every operator's keyed,
-// operator and channel state) is inside `_metadata`: like Flink's state handles below
-// `execution.checkpointing.data-inline-threshold`, all state is inline. So a checkpoint is one
-// file, it is complete exactly when `_metadata` exists, and a savepoint directory can be moved
-// or copied anywhere (no paths inside). Every state blob carries a kind byte (0 = inline), so a
-// later format version can put large state in files next to `_metadata`, referenced by a name
-// relative to the directory, without changing the rest of the format.
+// Keyed state of a checkpoint (chk-<n>) is in state files next to `_metadata`, one per task
+// and checkpoint, written by the task (off its thread) before it acknowledges; `_metadata`
+// refers to them by plain file name and byte range per key group (Flink's
+// KeyGroupsStateHandle), so the coordinator never holds keyed state and a restoring subtask
+// reads only the key groups it owns. Operator, channel and coordinator state, the final state
+// of finished tasks, savepoints and checkpoints without a checkpoint directory stay inline in
+// `_metadata` (as Flink's state below `execution.checkpointing.data-inline-threshold`), so a
+// savepoint directory is self-contained and can be moved or copied anywhere. A checkpoint is
+// complete exactly when `_metadata` exists; its directory holds no other references.
 //
-// `_metadata` format (version 2; all fixed-width integers little-endian):
+// `_metadata` format (version 3; all fixed-width integers little-endian):
 //
 //   offset 0   8 bytes  magic "SLCKMETA"
 //   offset 8   u32      format version (1)
@@ -38,8 +40,12 @@
 //           result subpartition count, then per subpartition in ascending (partition,
 //           subpartition) order: varint partition index, varint subpartition index, blob.
 //   Channel state blobs hold TaskChannelState bytes (checkpoint_state.h).
-//   A string is a varint length and the bytes; a blob is u8 kind (0 = inline), varint length
-//   and the bytes. Nothing may follow the last operator.
+//   A string is a varint length and the bytes; a blob is u8 kind 0 (inline), varint length and
+//   the bytes. Version 3: a key group's blob may instead be u8 kind 1 (file range), string
+//   file name (plain, in the checkpoint directory; the same for every key group of a
+//   subtask, never mixed with inline ones), varint offset, varint length. Versions 1 and 2
+//   still load; an older build refuses version 3 naming it. Nothing may follow the last
+//   operator.
 //
 // The header layout (magic, version, length, CRC) is the same for every format version, so an
 // older build recognizes a newer file and reports its version instead of "corrupted".
@@ -59,6 +65,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,8 +94,9 @@ class FileCheckpointStorage {
   /// Prefix of savepoint directories: savepoint-<first 6 chars of the job id>-<12 hex digits>.
   static constexpr std::string_view kSavepointDirPrefix = "savepoint-";
   /// The `_metadata` format version this build writes; it reads versions 1 to this one.
-  /// Version 2 added output (result subpartition) channel state.
-  static constexpr uint32_t kMetadataVersion = 2;
+  /// Version 2 added output (result subpartition) channel state; version 3 key-group blobs that
+  /// refer to a byte range of a state file in the checkpoint directory.
+  static constexpr uint32_t kMetadataVersion = 3;
   /// Size of the fixed `_metadata` header, bytes.
   static constexpr size_t kMetadataHeaderSize = 24;
 
@@ -170,6 +178,22 @@ class FileCheckpointStorage {
   /// SerializationException as load() does. Thread-safe.
   static CompletedCheckpoint deserializeMetadata(const uint8_t* data, size_t size,
                                                  std::string_view source);
+
+  /// Writes the key groups of one task's keyed state into a new file `<namePrefix>-<16 hex>`
+  /// in `directory` (which must exist: a checkpoint directory the coordinator created), one
+  /// after the other in key-group order, and fsyncs it. Returns the handle with the file's
+  /// name and each key group's byte range. Throws IOException (file-system errors, an existing
+  /// file, a missing directory: the checkpoint was aborted and deleted) naming the file; the
+  /// partial file is removed. Thread-safe; called off the task thread.
+  static KeyGroupsStateHandle writeKeyGroupsFile(
+      const std::string& directory, const std::string& namePrefix,
+      const std::map<int, std::vector<uint8_t>>& keyGroups);
+
+  /// The bytes `range` of state file `file` in `directory` (reads just those: pread). Throws
+  /// SerializationException when `file` is not a plain name or the file is shorter than the
+  /// range, IOException when it cannot be opened or read; both name the file. Thread-safe.
+  static std::vector<uint8_t> readStateFileRange(const std::string& directory,
+                                                 const std::string& file, StateFileRange range);
 
   /// `uri` as a local path: "file:///a/b" and "file:/a/b" become "/a/b", "file://localhost/a"
   /// becomes "/a", a plain path is returned unchanged. Throws ConfigurationException for other

@@ -525,8 +525,11 @@ class ExecutionAttempt {
     const OperatorCheckpointState& op = it->second;
     std::vector<KeyedStateSnapshot> keyed;
     std::vector<OperatorStateSnapshot> old(static_cast<size_t>(op.parallelism));
+    // Only the key groups this subtask owns are taken, and read, from each old subtask's state.
+    const KeyGroupRange mine = KeyGroupRangeAssignment::computeKeyGroupRangeForOperatorIndex(
+        info.maxNumberOfParallelSubtasks, info.numberOfParallelSubtasks, info.indexOfSubtask);
     for (const auto& [subtask, st] : op.subtasks) {
-      if (!st.keyedState.keyGroups.empty()) {
+      if (!st.keyedState.keyGroups.empty() || !st.keyedStateHandle.empty()) {
         if (st.keyedState.maxParallelism != info.maxNumberOfParallelSubtasks) {
           throw SluiceException("operator '" + jobGraph_.streamGraph().node(nodeId).name +
                                 "' has max parallelism " +
@@ -534,7 +537,21 @@ class ExecutionAttempt {
                                 " but its checkpointed keyed state was written with " +
                                 std::to_string(st.keyedState.maxParallelism));
         }
-        keyed.push_back(st.keyedState);
+        KeyedStateSnapshot part;
+        part.maxParallelism = st.keyedState.maxParallelism;
+        for (const auto& [kg, bytes] : st.keyedState.keyGroups) {
+          if (mine.contains(kg)) part.keyGroups.emplace(kg, bytes);
+        }
+        for (const auto& [kg, range] : st.keyedStateHandle.keyGroups) {
+          if (!mine.contains(kg)) continue;
+          part.keyGroups.emplace(
+              kg, FileCheckpointStorage::readStateFileRange(options_.restoreCheckpoint->directory,
+                                                            st.keyedStateHandle.file, range));
+          if (options_.stateReadHookForTesting) {
+            options_.stateReadHookForTesting(op.operatorId, info.indexOfSubtask, kg, range.length);
+          }
+        }
+        if (!part.keyGroups.empty()) keyed.push_back(std::move(part));
       }
       if (subtask >= 0 && subtask < op.parallelism) {
         old[static_cast<size_t>(subtask)] = st.operatorState;
@@ -559,12 +576,7 @@ class ExecutionAttempt {
     try {
       for (size_t k = 0; k < chain.size(); ++k) {
         StreamOperatorBase* op = task.operatorAt(static_cast<int>(k));
-        CheckpointCoordinator::OperatorAck ack;
-        ack.operatorId = jobGraph_.operatorId(chain[k]);
-        ack.operatorName = jobGraph_.streamGraph().node(chain[k]).name;
-        ack.parallelism = info.numberOfParallelSubtasks;
-        ack.maxParallelism = info.maxNumberOfParallelSubtasks;
-        ack.subtask = info.indexOfSubtask;
+        CheckpointCoordinator::OperatorAck ack = ackFor(info, chain[k]);
         if (KeyedStateBackendBase* backend = op->keyedStateBackend()) {
           frozen->emplace_back(k, backend->snapshotAsync(barrier.checkpointId));
         }
@@ -590,10 +602,26 @@ class ExecutionAttempt {
     if (frozen->empty()) return;
     int64_t id = barrier.checkpointId;
     StreamTask* t = &task;
-    materializer_.submit([this, t, id, frozen, name] {
+    std::vector<std::string> prefixes;  // state file names: <operator id>-<subtask>
+    for (const auto& [k, snapshot] : *frozen) {
+      prefixes.push_back(jobGraph_.operatorId(chain[k]) + "-" +
+                         std::to_string(info.indexOfSubtask));
+    }
+    materializer_.submit([this, t, id, frozen, name, prefixes] {
       std::vector<std::pair<size_t, KeyedStateSnapshot>> keyed;
+      std::vector<KeyGroupsStateHandle> handles;
       try {
         for (const auto& [k, snapshot] : *frozen) keyed.emplace_back(k, snapshot.materialize());
+        // Keyed state goes to a file of its own in the checkpoint directory; the
+        // acknowledgement carries only its handle (savepoints keep it inline).
+        const std::string location = checkpoints_.stateLocation(id);
+        if (!location.empty()) {
+          for (size_t i = 0; i < keyed.size(); ++i) {
+            handles.push_back(FileCheckpointStorage::writeKeyGroupsFile(location, prefixes[i],
+                                                                        keyed[i].second.keyGroups));
+            keyed[i].second.keyGroups.clear();
+          }
+        }
       } catch (const std::exception& e) {
         dropPendingAck(*t, id);
         checkpoints_.decline(id, name + " failed to write its keyed state: " + e.what(), true);
@@ -605,7 +633,11 @@ class ExecutionAttempt {
         std::lock_guard lock(pendingAcksMutex_);
         auto it = pendingAcks_.find({t, id});
         if (it == pendingAcks_.end()) return;  // aborted meanwhile
-        for (auto& [k, snapshot] : keyed) it->second.acks[k].state.keyedState = std::move(snapshot);
+        for (size_t i = 0; i < keyed.size(); ++i) {
+          auto& state = it->second.acks[keyed[i].first].state;
+          state.keyedState = std::move(keyed[i].second);
+          if (i < handles.size()) state.keyedStateHandle = std::move(handles[i]);
+        }
         it->second.materialized = true;
         if (!it->second.channelState) return;  // completeChannelState acknowledges
         ready = std::move(it->second);
@@ -643,6 +675,17 @@ class ExecutionAttempt {
                              ready.alignmentMillis, ready.startDelayMillis);
   }
 
+  /// An acknowledgement of stream node `nodeId` of subtask `info`, without state yet.
+  CheckpointCoordinator::OperatorAck ackFor(const TaskInfo& info, int nodeId) const {
+    CheckpointCoordinator::OperatorAck ack;
+    ack.operatorId = jobGraph_.operatorId(nodeId);
+    ack.operatorName = jobGraph_.streamGraph().node(nodeId).name;
+    ack.parallelism = info.numberOfParallelSubtasks;
+    ack.maxParallelism = info.maxNumberOfParallelSubtasks;
+    ack.subtask = info.indexOfSubtask;
+    return ack;
+  }
+
   /// The state of a finished task's operators (task thread, synchronous: keyed state
   /// serialized at once), its acknowledgement of every checkpoint after it ended. A snapshot
   /// that fails here fails the task, since later checkpoints could not include it.
@@ -652,12 +695,7 @@ class ExecutionAttempt {
     std::vector<CheckpointCoordinator::OperatorAck> acks;
     for (size_t k = 0; k < chain.size(); ++k) {
       StreamOperatorBase* op = task.operatorAt(static_cast<int>(k));
-      CheckpointCoordinator::OperatorAck ack;
-      ack.operatorId = jobGraph_.operatorId(chain[k]);
-      ack.operatorName = jobGraph_.streamGraph().node(chain[k]).name;
-      ack.parallelism = info.numberOfParallelSubtasks;
-      ack.maxParallelism = info.maxNumberOfParallelSubtasks;
-      ack.subtask = info.indexOfSubtask;
+      CheckpointCoordinator::OperatorAck ack = ackFor(info, chain[k]);
       if (KeyedStateBackendBase* backend = op->keyedStateBackend()) {
         ack.state.keyedState = backend->snapshot();
       }

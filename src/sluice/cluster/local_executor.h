@@ -46,6 +46,10 @@ struct ExecutionOptions {
   std::function<void(const TaskInfo& task, const CheckpointBarrier& barrier,
                      const CheckpointMetrics& metrics)>
       checkpointHookForTesting;
+  /// Test-only: called on restore for every key group of keyed state read from a state file
+  /// (operator id, the new subtask, key group, bytes read). Must be thread-safe.
+  std::function<void(const std::string& operatorId, int subtask, int keyGroup, uint64_t bytes)>
+      stateReadHookForTesting;
 };
 
 /// Network statistics of a job, for tests and benchmarks.
