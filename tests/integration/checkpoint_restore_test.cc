@@ -65,6 +65,14 @@ std::unique_ptr<StreamExecutionEnvironment> makeJob(
   return env;
 }
 
+/// Whether some checkpoint of `job` completed.
+bool anyCompleted(const JobClient& job) {
+  for (const auto& s : job.checkpointStatistics()) {
+    if (s.completed) return true;
+  }
+  return false;
+}
+
 class CheckpointRestore : public ::testing::TestWithParam<std::pair<int, int>> {};
 
 TEST_P(CheckpointRestore, CancelledJobRestoredFromLatestCheckpointCountsEveryRecordOnce) {
@@ -72,14 +80,7 @@ TEST_P(CheckpointRestore, CancelledJobRestoredFromLatestCheckpointCountsEveryRec
   TempDir dir;
   auto first = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
   auto job = makeJob(before, dir.path().string(), "", first)->executeAsync("counting");
-  bool completed = testing::eventually(
-      [&] {
-        for (const auto& s : job->checkpointStatistics()) {
-          if (s.completed) return true;
-        }
-        return false;
-      },
-      20);
+  bool completed = testing::eventually([&] { return anyCompleted(*job); }, 20);
   job->cancel();
   EXPECT_THROW(job->getJobExecutionResult(), JobExecutionException);
   ASSERT_TRUE(completed) << "no checkpoint completed";
@@ -114,14 +115,7 @@ TEST_P(RescaledRestore, EachSubtaskReadsOnlyTheBytesOfItsKeyGroups) {
   TempDir dir;
   auto first = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
   auto job = makeJob(before, dir.str(), "", first, kManyKeys)->executeAsync("counting");
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        for (const auto& s : job->checkpointStatistics()) {
-          if (s.completed) return true;
-        }
-        return false;
-      },
-      20));
+  ASSERT_TRUE(testing::eventually([&] { return anyCompleted(*job); }, 20));
   job->cancel();
   EXPECT_THROW(job->getJobExecutionResult(), JobExecutionException);
 
@@ -187,14 +181,7 @@ TEST(CheckpointRestore, StateOfAnOperatorTheJobLacksFailsUnlessAllowed) {
   auto sink = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
   auto job = makeJob(1, dir.path().string(), "", sink)->executeAsync("counting");
   ASSERT_TRUE(testing::eventually([&] { return job->triggerCheckpoint().has_value(); }, 10));
-  ASSERT_TRUE(testing::eventually(
-      [&] {
-        for (const auto& s : job->checkpointStatistics()) {
-          if (s.completed) return true;
-        }
-        return false;
-      },
-      20));
+  ASSERT_TRUE(testing::eventually([&] { return anyCompleted(*job); }, 20));
   job->cancel();
   EXPECT_THROW(job->getJobExecutionResult(), JobExecutionException);
 
