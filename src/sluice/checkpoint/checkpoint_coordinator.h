@@ -134,13 +134,15 @@ class CheckpointCoordinator {
   void decline(int64_t checkpointId, const std::string& reason, bool countsAsFailure);
 
   /// Triggers a checkpoint now (tests, savepoints); returns its id, or nullopt when it could
-  /// not be triggered (a checkpoint is pending, or sources ended).
+  /// not be triggered (a checkpoint is pending, a source cannot checkpoint, or a task finished
+  /// without a final state: see taskFinished).
   std::optional<int64_t> triggerCheckpoint();
   /// Triggers a savepoint (a checkpoint written self-contained to a new savepoint-<job>-<random>
   /// directory under `targetDirectory`, or under state.savepoints.dir when empty; never subsumed
   /// or deleted). Waits, up to the checkpoint timeout, for a pending checkpoint to end first. The
   /// future holds the savepoint's directory, or throws SluiceException when the savepoint was
-  /// aborted (declined, timed out, sources ended, job restarting) or could not be written;
+  /// aborted (declined, timed out, not triggerable as triggerCheckpoint, job restarting) or could
+  /// not be written;
   /// ConfigurationException when there is no directory at all.
   std::future<std::string> triggerSavepoint(const std::string& targetDirectory);
   /// Where tasks write the state files of pending checkpoint `checkpointId`: its chk-<n>
