@@ -24,4 +24,22 @@ OperatorStateSnapshot StreamOperatorBase::snapshotOperatorState(int64_t checkpoi
   return {};
 }
 
+namespace detail {
+
+void rethrowFromUserFunction(const std::string& operatorWithSubtask) {
+  try {
+    throw;
+  } catch (const UserFunctionException&) {
+    throw;
+  } catch (const CancelTaskException&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw UserFunctionException(operatorWithSubtask, e.what(), isRecoverable(e));
+  } catch (...) {
+    throw UserFunctionException(operatorWithSubtask, "an exception that is not a std::exception");
+  }
+}
+
+}  // namespace detail
+
 }  // namespace sluice

@@ -32,20 +32,23 @@ class UserFunctionException : public WrappedException {
       : WrappedException("operator '" + operatorWithSubtask + "' threw: " + what, recoverable) {}
 };
 
+namespace detail {
+/// The exception path of callUserFunction, out of line so that the call it wraps stays small
+/// enough to inline into every record's path: rethrows the exception in flight, a
+/// UserFunctionException or CancelTaskException unchanged, anything else as a
+/// UserFunctionException naming `operatorWithSubtask` (keeping isRecoverable). Call only from
+/// a catch handler.
+[[noreturn]] void rethrowFromUserFunction(const std::string& operatorWithSubtask);
+}  // namespace detail
+
 /// Calls user code `fn(args...)`; an exception it throws becomes a UserFunctionException
 /// naming `op`. Zero cost when nothing is thrown.
 template <typename Op, typename Fn, typename... Args>
 inline decltype(auto) callUserFunction(const Op& op, Fn&& fn, Args&&... args) {
   try {
     return std::forward<Fn>(fn)(std::forward<Args>(args)...);
-  } catch (const UserFunctionException&) {
-    throw;
-  } catch (const CancelTaskException&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw UserFunctionException(op.nameWithSubtask(), e.what(), isRecoverable(e));
   } catch (...) {
-    throw UserFunctionException(op.nameWithSubtask(), "an exception that is not a std::exception");
+    detail::rethrowFromUserFunction(op.nameWithSubtask());
   }
 }
 
