@@ -104,8 +104,8 @@ void runJob(CheckpointingMode mode, int parallelism) {
   options.bufferTimeoutMillis = 0;  // records after a barrier travel at once
   options.checkpointingMode = mode;
   options.checkpointHookForTesting = [obs, clock, mode, parallelism](
-                                           const TaskInfo& task, const CheckpointBarrier& barrier,
-                                           const CheckpointMetrics&) {
+                                         const TaskInfo& task, const CheckpointBarrier& barrier,
+                                         const CheckpointMetrics&) {
     auto s = static_cast<size_t>(task.indexOfSubtask);
     const int64_t id = barrier.checkpointId;
     if (task.taskName.rfind("Source", 0) == 0) {

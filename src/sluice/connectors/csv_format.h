@@ -294,8 +294,7 @@ inline constexpr bool kIsFileMetadata = std::is_same_v<F, FileMetadata>;
 template <typename T, size_t... I>
 constexpr bool allCsvFields(std::index_sequence<I...>) {
   return ((CsvField<boost::pfr::tuple_element_t<I, T>> ||
-           kIsFileMetadata<boost::pfr::tuple_element_t<I, T>>) &&
-          ...);
+           kIsFileMetadata<boost::pfr::tuple_element_t<I, T>>)&&...);
 }
 
 /// How many fields of T are FileMetadata (they take no column).

@@ -181,12 +181,12 @@ class CsvSourceReader final : public SourceReader<T, FileSourceSplit> {
 ///
 /// A malformed record (broken quoting, a wrong number of fields, a field that does not parse)
 /// is never dropped: without withBadRecords the job fails at once, whatever the restart strategy,
-/// with a MalformedRecordException that names the file, the line, the byte offset and the reason; with withBadRecords(tag) it goes to side output
-/// `tag` as a BadRecord and reading goes on. Unlike Flink's ignoreParseErrors, there is no silent
-/// skip: when the job does not consume getSideOutput(tag), a bad record fails the job as if no tag
-/// were set. An empty line is a record of one empty field, so a bad record unless `T` has a
-/// single field. A field of type FileMetadata takes no column: it receives the file and line
-/// the record starts on.
+/// with a MalformedRecordException that names the file, the line, the byte offset and the reason;
+/// with withBadRecords(tag) it goes to side output `tag` as a BadRecord and reading goes on. Unlike
+/// Flink's ignoreParseErrors, there is no silent skip: when the job does not consume
+/// getSideOutput(tag), a bad record fails the job as if no tag were set. An empty line is a record
+/// of one empty field, so a bad record unless `T` has a single field. A field of type FileMetadata
+/// takes no column: it receives the file and line the record starts on.
 ///
 /// Checkpoints (Flink's FileSource with a StreamFormat's checkpointed position): a reader's
 /// snapshotState returns its unfinished splits, the current one with `offset` = the content
