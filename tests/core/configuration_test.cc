@@ -449,6 +449,7 @@ TEST(ConfigOptionsTest, RegistryAndKnownKeys) {
       "pipeline.auto-watermark-interval",
       "pipeline.object-reuse",
       "execution.runtime-mode",
+      "execution.target",
       "pipeline.name",
       "sluice.data-dir",
       "execution.checkpointing.interval",

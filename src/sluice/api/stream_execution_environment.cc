@@ -2,6 +2,7 @@
 
 #include "sluice/api/sources.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
+#include "sluice/cluster/pipeline_executor.h"
 #include "sluice/core/config_options.h"
 #include "sluice/core/global_configuration.h"
 #include "sluice/core/strings.h"
@@ -162,6 +163,8 @@ void checkRuntimeMode(const Configuration& config) {
 
 std::unique_ptr<JobClient> StreamExecutionEnvironment::executeAsync(const std::string& jobName) {
   checkRuntimeMode(configuration_);
+  std::unique_ptr<PipelineExecutor> executor =
+      pipelineExecutorFor(configuration_.get(kExecutionTarget));
   options_.checkpointingMode = options_.checkpointConfig.getCheckpointingMode();
   ExecutionOptions options = options_;
   if (!options.restartStrategy) {
@@ -172,7 +175,7 @@ std::unique_ptr<JobClient> StreamExecutionEnvironment::executeAsync(const std::s
       return RestartStrategy::fromConfiguration(config, checkpointing);
     };
   }
-  return LocalExecutor::submit(buildJobGraph(jobName), options);
+  return executor->execute(buildJobGraph(jobName), options, configuration_);
 }
 
 }  // namespace sluice

@@ -122,10 +122,12 @@ class StreamExecutionEnvironment {
 
   /// The plan as JSON, as Flink's getExecutionPlan().
   std::string getExecutionPlan();
-  /// Runs the job and waits for it. Throws JobExecutionException naming the failing operator
-  /// and subtask when it fails, ConfigurationException when the graph is invalid.
+  /// Runs the job and waits for it, through the pipeline executor execution.target names
+  /// (`local`: a MiniCluster in this process; cluster/pipeline_executor.h). Throws
+  /// JobExecutionException naming the failing operator and subtask when it fails,
+  /// ConfigurationException when the graph is invalid or execution.target unknown.
   JobExecutionResult execute(const std::string& jobName = "");
-  /// Starts the job and returns at once.
+  /// Starts the job as execute() does and returns once it runs.
   std::unique_ptr<JobClient> executeAsync(const std::string& jobName = "");
 
   // ---- for the typed API ----------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sluice/checkpoint/checkpoint_config.h"
+#include "sluice/checkpoint/checkpoint_responder.h"
 #include "sluice/checkpoint/checkpoint_state.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/core/clock.h"
@@ -68,11 +69,11 @@ class CheckpointParticipants {
 /// checkpoints to storage, subsumes old ones, notifies the tasks, and aborts checkpoints that
 /// time out or are declined (Flink's CheckpointCoordinator). One thread of its own; thread-safe:
 /// tasks acknowledge and decline from their threads.
-class CheckpointCoordinator {
+class CheckpointCoordinator final : public CheckpointResponder {
  public:
   CheckpointCoordinator(std::string jobId, CheckpointConfig config,
                         CheckpointParticipants& participants, std::shared_ptr<Clock> clock);
-  ~CheckpointCoordinator();
+  ~CheckpointCoordinator() override;
 
   /// Starts the coordinator's thread: periodic checkpoints when the config enables them, and
   /// completion of checkpoints triggered by triggerCheckpoint().
@@ -90,20 +91,12 @@ class CheckpointCoordinator {
   /// Triggers again; the next periodic checkpoint is due one interval from now.
   void resume();
 
-  /// One task's acknowledgement: its operators' states by operator id, with the operators'
-  /// names, parallelism and max parallelism. Called on the task's thread.
-  struct OperatorAck {
-    std::string operatorId;
-    std::string operatorName;
-    int parallelism = 1;
-    int maxParallelism = 128;
-    int subtask = 0;
-    SubtaskCheckpointState state;
-  };
+  /// One operator's part of a task's acknowledgement (see CheckpointResponder).
+  using OperatorAck = OperatorSnapshotAck;
   /// `alignmentMillis` and `startDelayMillis` are the task's (see CheckpointStats). A task
   /// acknowledges a checkpoint at most once; a repeated acknowledgement is ignored.
   void acknowledge(int64_t checkpointId, int taskIndex, std::vector<OperatorAck> acks,
-                   int64_t alignmentMillis, int64_t startDelayMillis);
+                   int64_t alignmentMillis, int64_t startDelayMillis) override;
 
   /// Checkpoints after tasks finish (Flink's FLIP-147): task `taskIndex` finished (every input
   /// ended, its operators finished) and is about to end; `finalState` is the snapshot of its
@@ -117,13 +110,13 @@ class CheckpointCoordinator {
   /// why. Called on the task's thread; reports of another attempt than the current one
   /// (beginAttempt) are ignored.
   void taskFinished(int attemptNumber, int taskIndex,
-                    std::optional<std::vector<OperatorAck>> finalState);
+                    std::optional<std::vector<OperatorAck>> finalState) override;
   /// Task `taskIndex` finished its input and waits for a final checkpoint before it ends (its
   /// chain has a two-phase-commit sink that commits what it prepared at end of input only when
   /// a checkpoint taken after that completes). No barrier reaches it through its channels any
   /// more, so from now on the coordinator triggers it directly (CheckpointParticipants::
   /// triggerTask), the pending checkpoint at once if the task has not acknowledged it.
-  void taskWaitingForFinalCheckpoint(int attemptNumber, int taskIndex);
+  void taskWaitingForFinalCheckpoint(int attemptNumber, int taskIndex) override;
   /// A new execution attempt (0 first, then one per restart) is about to deploy its tasks:
   /// forgets the finished and waiting tasks of the previous one. Call before the tasks start.
   void beginAttempt(int attemptNumber);
@@ -131,7 +124,7 @@ class CheckpointCoordinator {
   /// counted against execution.checkpointing.tolerable-failed-checkpoints), or it aborted the
   /// checkpoint because an input ended or a newer barrier overtook it (not counted, as Flink's
   /// task-closing declines).
-  void decline(int64_t checkpointId, const std::string& reason, bool countsAsFailure);
+  void decline(int64_t checkpointId, const std::string& reason, bool countsAsFailure) override;
 
   /// Triggers a checkpoint now (tests, savepoints); returns its id, or nullopt when it could
   /// not be triggered (a checkpoint is pending, a source cannot checkpoint, or a task finished
@@ -148,7 +141,7 @@ class CheckpointCoordinator {
   /// Where tasks write the state files of pending checkpoint `checkpointId`: its chk-<n>
   /// directory, created when the checkpoint was triggered; empty when the checkpoint keeps its
   /// state inline (a savepoint, no checkpoint directory) or is no longer pending. Thread-safe.
-  std::string stateLocation(int64_t checkpointId) const;
+  std::string stateLocation(int64_t checkpointId) const override;
   /// The newest completed checkpoint (what a failover restores), or null.
   std::shared_ptr<const CompletedCheckpoint> latestCompletedCheckpoint() const;
   /// Statistics of every checkpoint so far, oldest first.

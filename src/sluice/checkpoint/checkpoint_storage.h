@@ -78,6 +78,11 @@
 
 namespace sluice {
 
+/// Whether `name` can name a file directly inside a checkpoint directory: not empty, at most
+/// 255 bytes, no '/', no NUL, not "." or "..". Every state file name read from `_metadata` is
+/// checked against it, so a metadata file can never make a restore read outside its directory.
+bool isPlainStateFileName(std::string_view name);
+
 /// Reads and writes checkpoints and savepoints as directories with a `_metadata` file (see the
 /// file comment for layout and format).
 ///

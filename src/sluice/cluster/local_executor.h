@@ -11,6 +11,7 @@
 #include "sluice/checkpoint/checkpoint_config.h"
 #include "sluice/checkpoint/checkpoint_coordinator.h"
 #include "sluice/checkpoint/checkpoint_state.h"
+#include "sluice/checkpoint/state_assignment.h"
 #include "sluice/cluster/job_execution_result.h"
 #include "sluice/cluster/restart_strategy.h"
 #include "sluice/core/clock.h"
@@ -48,8 +49,7 @@ struct ExecutionOptions {
       checkpointHookForTesting;
   /// Test-only: called on restore for every key group of keyed state read from a state file
   /// (operator id, the new subtask, key group, bytes read). Must be thread-safe.
-  std::function<void(const std::string& operatorId, int subtask, int keyGroup, uint64_t bytes)>
-      stateReadHookForTesting;
+  StateReadHook stateReadHookForTesting;
 };
 
 /// Network statistics of a job, for tests and benchmarks.
@@ -107,8 +107,8 @@ class JobClient {
   virtual int numberOfRestarts() const = 0;
 };
 
-/// Runs a JobGraph on threads of this process, the embedded local cluster (Flink's
-/// MiniCluster): one thread per subtask, local channels between them.
+/// Runs a JobGraph on threads of this process: one thread per subtask, local channels between
+/// them, on a MiniCluster of its own (as Flink's LocalExecutor with a per-job MiniCluster).
 class LocalExecutor {
  public:
   /// Deploys and starts every task. Throws SluiceException when the graph cannot be deployed.

@@ -172,6 +172,10 @@ const ConfigOption<std::string> kRuntimeMode{
     {},
     &validRuntimeMode};
 
+const ConfigOption<std::string> kExecutionTarget{
+    "execution.target", "local",
+    "Which pipeline executor runs the job: local (a MiniCluster in this process)."};
+
 const ConfigOption<std::string> kPipelineName{"pipeline.name", "",
                                               "The job name; empty lets the program choose one."};
 
@@ -377,6 +381,7 @@ const std::vector<const ConfigOptionBase*>& knownOptions() {
       &kAutoWatermarkInterval,
       &kObjectReuse,
       &kRuntimeMode,
+      &kExecutionTarget,
       &kPipelineName,
       &kDataDir,
       &kCheckpointingInterval,

@@ -67,6 +67,11 @@ extern const ConfigOption<bool> kObjectReuse;
 /// case-insensitively, as Flink matches enum values; compare the value the same way.
 extern const ConfigOption<std::string> kRuntimeMode;
 
+/// `execution.target` (string, default "local"): which pipeline executor runs the job, as
+/// Flink's DeploymentOptions.TARGET; `local` runs it on a MiniCluster in this process
+/// (cluster/pipeline_executor.h).
+extern const ConfigOption<std::string> kExecutionTarget;
+
 /// `pipeline.name` (string, default empty): the job name, as Flink's PipelineOptions.NAME. Empty
 /// means the program or environment chooses one.
 extern const ConfigOption<std::string> kPipelineName;
