@@ -17,9 +17,10 @@
 #include <iostream>
 #include <string>
 
-#include "common/output_directory.h"
 #include "long_ride_alerts/long_ride_pipeline.h"
 #include "sluice/cli/command_line.h"
+#include "sluice/connectors/file_sink.h"
+#include "sluice/core/config_options.h"
 
 namespace {
 
@@ -36,7 +37,9 @@ int main(int argc, char** argv) {
                           "Alerts for taxi rides longer than a threshold (or never ending), "
                           "on Sluice.");
   cli.addOption("--input", options.input, "taxi ride events, CSV (.gz)")->required();
-  cli.addOption("--output", options.output, "output directory (must be new or empty)")->required();
+  cli.addOption("--output", options.output,
+                "output directory (must be new or empty unless restoring with -s)")
+      ->required();
   cli.addOption("--threshold-minutes", options.thresholdMinutes,
                 "alert for rides longer than this, minutes (default 120)")
       ->check(CLI::NonNegativeNumber);
@@ -45,7 +48,11 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   try {
     sluice::Configuration conf = cli.parse(argc, argv);
-    sluice::examples::checkOutputDirectory(options.output, conf);
+    // The job's sinks write into subdirectories: the output directory itself must be new or
+    // empty too (unless the run continues an earlier one from its checkpoint).
+    if (conf.get(sluice::kSavepointPath).empty()) {
+      sluice::prepareOutputDirectory(options.output, sluice::WriteMode::kNoOverwrite);
+    }
     auto env = sluice::StreamExecutionEnvironment::getExecutionEnvironment(conf);
     sluice::rides::buildLongRideJob(*env, options);
 

@@ -26,9 +26,10 @@
 #include <iostream>
 #include <string>
 
-#include "common/output_directory.h"
 #include "retail_analytics/retail_pipeline.h"
 #include "sluice/cli/command_line.h"
+#include "sluice/connectors/file_sink.h"
+#include "sluice/core/config_options.h"
 
 int main(int argc, char** argv) {
   sluice::retail::RetailJobOptions options;
@@ -37,14 +38,20 @@ int main(int argc, char** argv) {
                           "Hourly revenue per country and customer sessions over the UCI "
                           "Online Retail CSV files, on Sluice.");
   cli.addOption("--input", input, "directory (or file) of daily retail CSV files")->required();
-  cli.addOption("--output", options.output, "output directory (must be new or empty)")->required();
+  cli.addOption("--output", options.output,
+                "output directory (must be new or empty unless restoring with -s)")
+      ->required();
   cli.addOption("--max-out-of-orderness", options.maxOutOfOrdernessMillis,
                 "watermark delay behind the highest InvoiceDate seen, ms (default 60000)")
       ->check(CLI::NonNegativeNumber);
   try {
     sluice::Configuration conf = cli.parse(argc, argv);
+    // The job's sinks write into subdirectories: the output directory itself must be new or
+    // empty too (unless the run continues an earlier one from its checkpoint).
+    if (conf.get(sluice::kSavepointPath).empty()) {
+      sluice::prepareOutputDirectory(options.output, sluice::WriteMode::kNoOverwrite);
+    }
     options.inputs = {input};
-    sluice::examples::checkOutputDirectory(options.output, conf);
     auto env = sluice::StreamExecutionEnvironment::getExecutionEnvironment(conf);
     sluice::retail::buildRetailJob(*env, options);
 

@@ -106,19 +106,33 @@ TEST(FileSink, ParallelJobRollsBySizeAndCommitsEverything) {
   EXPECT_TRUE(sorted(lines) == sorted(numbersAsText(1, n)));
 }
 
-TEST(FileSink, TwoRunsIntoTheSameDirectoryDoNotCollide) {
+// Part files have random names, so a second run into the same directory would silently add a
+// second copy of everything: it is refused at submission unless the job restores (the crash
+// and restore tests run into the directory of the run they restore) or is told to overwrite.
+TEST(FileSink, SecondRunIntoANonEmptyDirectoryIsRefusedUnlessToldToOverwrite) {
   TempDir dir;
-  for (int run = 0; run < 2; ++run) {
+  auto run = [&](int64_t to, WriteMode mode) {
     auto env = makeEnv(2);
-    env->fromSequence(1, 1000).sinkTo(FileSink<int64_t>::forRowFormat(dir.str())
-                                          .withBucketAssigner(BasePathBucketAssigner<int64_t>())
-                                          .build());
+    env->fromSequence(1, to).sinkTo(FileSink<int64_t>::forRowFormat(dir.str())
+                                        .withBucketAssigner(BasePathBucketAssigner<int64_t>())
+                                        .withWriteMode(mode)
+                                        .build());
     env->execute();
+  };
+  run(1000, WriteMode::kNoOverwrite);  // an empty directory is fine
+  try {
+    run(10, WriteMode::kNoOverwrite);
+    FAIL() << "a second run into a non-empty directory was accepted";
+  } catch (const IOException& e) {
+    EXPECT_NE(std::string(e.what()).find(dir.str() + " is not empty"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("WriteMode::kOverwrite"), std::string::npos) << e.what();
   }
-  std::vector<std::string> expected = numbersAsText(1, 1000);
-  std::vector<std::string> twice = expected;
-  twice.insert(twice.end(), expected.begin(), expected.end());
-  EXPECT_TRUE(sorted(linesOf(listParts(dir.path()))) == sorted(twice));
+  EXPECT_TRUE(sorted(linesOf(listParts(dir.path()))) == sorted(numbersAsText(1, 1000)));
+  run(500, WriteMode::kOverwrite);
+  EXPECT_TRUE(sorted(linesOf(listParts(dir.path()))) == sorted(numbersAsText(1, 500)));
+  run(20, WriteMode::kOverwrite);  // overwriting what an overwrite wrote
+  EXPECT_TRUE(sorted(linesOf(listParts(dir.path()))) == sorted(numbersAsText(1, 20)));
 }
 
 TEST(FileSink, DefaultDateTimeBucketsUseProcessingTimeInUtc) {

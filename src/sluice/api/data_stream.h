@@ -544,10 +544,12 @@ KeyedStream<T, KeySelector> DataStream<T>::keyBy(KeySelector keySelector) const 
 template <typename T>
 DataStreamSink<T> DataStream<T>::sinkTo(std::shared_ptr<const Sink<T>> sink,
                                         const std::string& name) const {
-  auto factory =
-      std::make_shared<FunctionOperatorFactory>([sink]() -> std::unique_ptr<StreamOperatorBase> {
+  auto factory = std::make_shared<FunctionOperatorFactory>(
+      [sink]() -> std::unique_ptr<StreamOperatorBase> {
         return std::make_unique<SinkWriterOperator<T>>(sink);
-      });
+      },
+      nullptr,
+      [sink](const JobInitializationContext& context) { sink->initializeOnMaster(context); });
   StreamNode node = detail::makeNode("Sink: " + name, factory, nullptr);
   node.isSink = true;
   return DataStreamSink<T>(env_, env_->addNode(std::move(node), upstreams_));

@@ -33,6 +33,14 @@ JobMaster::JobMaster(const JobGraph& jobGraph, const ExecutionOptions& options,
       options_.restartStrategy ? options_.restartStrategy() : RestartStrategy::noRestart();
   checkpoints_ = std::make_unique<CheckpointCoordinator>(options_.jobId, options_.checkpointConfig,
                                                          *this, options_.clock);
+  // Flink's InitializeOnMaster: once per submission, before the first deployment; throws to
+  // refuse the submission (FileSink's non-empty output directory).
+  for (const JobVertex& v : jobGraph_.vertices()) {
+    for (int nodeId : v.chain) {
+      jobGraph_.streamGraph().node(nodeId).factory->initializeOnMaster(
+          {options_.restoreCheckpoint != nullptr, v.parallelism});
+    }
+  }
   attempt_ =
       deployer_(jobGraph_, executionGraph_, options_, 0, options_.restoreCheckpoint, *checkpoints_);
 }

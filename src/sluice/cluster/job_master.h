@@ -33,8 +33,9 @@ using TaskDeployer = std::function<std::unique_ptr<TaskExecutorGateway>(
 /// Thread-safe.
 class JobMaster final : public JobClient, public CheckpointParticipants {
  public:
-  /// Prepares the job; nothing runs before start(). Throws SluiceException when the first
-  /// attempt cannot be deployed.
+  /// Prepares the job: runs every operator's initializeOnMaster (Sink::initializeOnMaster) and
+  /// deploys the first attempt; nothing runs before start(). Throws what initializeOnMaster
+  /// throws, and SluiceException when the first attempt cannot be deployed.
   JobMaster(const JobGraph& jobGraph, const ExecutionOptions& options, TaskDeployer deployer);
   ~JobMaster() override;
 

@@ -517,6 +517,37 @@ FileCommitter::Result FileCommitter::commitPart(const FileSinkCommittable& commi
                     committable.finalPath + ": " + errnoText(err));
 }
 
+void prepareOutputDirectory(const std::string& basePath, WriteMode mode) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(basePath, ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st)) {
+    throw IOException("output directory " + basePath + " exists and is not a directory");
+  }
+  fs::directory_iterator it(basePath, ec);
+  if (ec)
+    throw IOException("FileSink cannot read its output directory " + basePath + ": " +
+                      ec.message());
+  if (it == fs::directory_iterator()) return;
+  if (mode == WriteMode::kNoOverwrite) {
+    throw IOException(
+        "output directory " + basePath +
+        " is not empty: a job that does not restore from a checkpoint or savepoint would add "
+        "its part files to those of an earlier run. Remove it, choose another directory, "
+        "restore the earlier run (-s), or overwrite it (FileSink: "
+        "withWriteMode(WriteMode::kOverwrite))");
+  }
+  spdlog::warn("FileSink: deleting the contents of {} (WriteMode::kOverwrite)", basePath);
+  std::vector<fs::path> entries;
+  for (; it != fs::directory_iterator(); it.increment(ec)) entries.push_back(it->path());
+  if (ec) throw IOException("FileSink cannot read " + basePath + ": " + ec.message());
+  for (const fs::path& entry : entries) {
+    fs::remove_all(entry, ec);
+    if (ec) throw IOException("FileSink cannot clear " + entry.string() + ": " + ec.message());
+  }
+}
+
 void FileCommitter::commit(std::vector<CommitRequest<FileSinkCommittable>>& requests) {
   for (auto& request : requests) {
     switch (commitPart(request.getCommittable())) {

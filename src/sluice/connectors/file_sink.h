@@ -302,6 +302,22 @@ class FileCommitter final : public Committer<FileSinkCommittable> {
   static Result commitPart(const FileSinkCommittable& committable);
 };
 
+/// What a FileSink does when a job that does not restore from a checkpoint or savepoint starts
+/// on an output directory that already holds files (Flink's FileSystem.WriteMode, which its
+/// FileOutputFormat checks in initializeGlobal). Part files have random names, so a second run
+/// would add a second copy of everything next to the first.
+enum class WriteMode {
+  kNoOverwrite,  ///< refuse the submission (the default)
+  kOverwrite,    ///< delete what is in the directory first
+};
+
+/// FileSink's submission check (Sink::initializeOnMaster), public for programs whose sinks
+/// write into subdirectories of one output directory: nothing when `path` does not exist or is
+/// an empty directory; otherwise throws IOException naming it (kNoOverwrite), or deletes its
+/// contents (kOverwrite). Throws IOException when it is not a directory or cannot be read or
+/// cleared. Call it only when the job does not restore from a checkpoint or savepoint.
+void prepareOutputDirectory(const std::string& path, WriteMode mode);
+
 /// A sink of rows to files (Flink's FileSink in row format,
 /// `FileSink.forRowFormat(path, new SimpleStringEncoder<>())`): each record is encoded (by
 /// default its text, sluice::appendValue, plus "\n"), assigned a bucket (by default hourly
@@ -371,6 +387,12 @@ class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
       encoder_ = std::move(encoder);
       return *this;
     }
+    /// What a job that does not restore does with a non-empty base path (default:
+    /// WriteMode::kNoOverwrite, refuse).
+    RowFormatBuilder& withWriteMode(WriteMode mode) {
+      writeMode_ = mode;
+      return *this;
+    }
     /// How often the time-based rolling conditions are checked, ms (Flink's
     /// withBucketCheckInterval). 0 (default) derives it: half the smaller rolling interval,
     /// clamped to [1 s, 60 s].
@@ -398,6 +420,7 @@ class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
       sink->encoder_ = encoder_;
       sink->checkIntervalMillis_ = checkIntervalMillis_;
       sink->rollOnCheckpoint_ = rollOnCheckpoint_;
+      sink->writeMode_ = writeMode_;
       sink->assignerFactory_ =
           assignerFactory_ ? assignerFactory_ : []() -> std::unique_ptr<BucketAssigner<T>> {
         return std::make_unique<DateTimeBucketAssigner<T>>();
@@ -413,6 +436,7 @@ class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
     Encoder encoder_;
     int64_t checkIntervalMillis_ = 0;
     bool rollOnCheckpoint_ = false;
+    WriteMode writeMode_ = WriteMode::kNoOverwrite;
   };
 
   /// Starts building a row-format sink that writes under `basePath` (Flink's forRowFormat).
@@ -436,6 +460,12 @@ class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
   std::unique_ptr<Committer<FileSinkCommittable>> createCommitter(
       const CommitterInitContext&) const override {
     return std::make_unique<FileCommitter>();
+  }
+
+  /// Refuses (or, with WriteMode::kOverwrite, clears) a non-empty base path unless the job
+  /// restores; see WriteMode. Throws IOException naming the directory.
+  void initializeOnMaster(const JobInitializationContext& context) const override {
+    if (!context.restoring) prepareOutputDirectory(basePath_, writeMode_);
   }
 
   /// The directory the buckets are created in.
@@ -504,6 +534,7 @@ class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
   BucketAssignerFactory assignerFactory_;
   int64_t checkIntervalMillis_ = 0;
   bool rollOnCheckpoint_ = false;
+  WriteMode writeMode_ = WriteMode::kNoOverwrite;
 };
 
 }  // namespace sluice

@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 
+#include "sluice/api/common/sink.h"
 #include "sluice/runtime/source_operator.h"
 #include "sluice/runtime/stream_operator.h"
 
@@ -20,6 +21,9 @@ class OperatorFactory {
     (void)parallelism;
     return nullptr;
   }
+  /// Runs once per job submission on the JobMaster before the first deployment (see
+  /// Sink::initializeOnMaster); throws to refuse the submission. Default: nothing.
+  virtual void initializeOnMaster(const JobInitializationContext& context) const { (void)context; }
 };
 
 /// An OperatorFactory from a function (what the typed API uses).
@@ -27,16 +31,24 @@ class FunctionOperatorFactory final : public OperatorFactory {
  public:
   using CreateOperator = std::function<std::unique_ptr<StreamOperatorBase>()>;
   using CreateCoordinator = std::function<std::unique_ptr<OperatorCoordinator>(int)>;
-  explicit FunctionOperatorFactory(CreateOperator create, CreateCoordinator coordinator = nullptr)
-      : create_(std::move(create)), coordinator_(std::move(coordinator)) {}
+  using InitializeOnMaster = std::function<void(const JobInitializationContext&)>;
+  explicit FunctionOperatorFactory(CreateOperator create, CreateCoordinator coordinator = nullptr,
+                                   InitializeOnMaster initialize = nullptr)
+      : create_(std::move(create)),
+        coordinator_(std::move(coordinator)),
+        initialize_(std::move(initialize)) {}
   std::unique_ptr<StreamOperatorBase> createOperator() const override { return create_(); }
   std::unique_ptr<OperatorCoordinator> createCoordinator(int parallelism) const override {
     return coordinator_ ? coordinator_(parallelism) : nullptr;
+  }
+  void initializeOnMaster(const JobInitializationContext& context) const override {
+    if (initialize_) initialize_(context);
   }
 
  private:
   CreateOperator create_;
   CreateCoordinator coordinator_;
+  InitializeOnMaster initialize_;
 };
 
 }  // namespace sluice

@@ -22,6 +22,9 @@ template <typename T, typename W>
 class Evictor {
  public:
   virtual ~Evictor() = default;
+  /// A copy of this evictor. Every parallel subtask evicts with a copy of its own (as each
+  /// Flink subtask deserializes its own evictor), so evictors may keep state without locks.
+  virtual std::unique_ptr<Evictor> clone() const = 0;
   virtual void evictBefore(std::vector<TimestampedValue<T>>& elements, const W& window,
                            Timestamp currentWatermark) = 0;
   virtual void evictAfter(std::vector<TimestampedValue<T>>& elements, const W& window,
@@ -33,6 +36,9 @@ class Evictor {
 template <typename T, typename W>
 class CountEvictor final : public Evictor<T, W> {
  public:
+  std::unique_ptr<Evictor<T, W>> clone() const override {
+    return std::make_unique<CountEvictor>(*this);
+  }
   CountEvictor(int64_t maxCount, bool doEvictAfter) : maxCount_(maxCount), after_(doEvictAfter) {}
   static std::shared_ptr<Evictor<T, W>> of(int64_t maxCount, bool doEvictAfter = false) {
     return std::make_shared<CountEvictor>(maxCount, doEvictAfter);
@@ -59,6 +65,9 @@ class CountEvictor final : public Evictor<T, W> {
 template <typename T, typename W>
 class TimeEvictor final : public Evictor<T, W> {
  public:
+  std::unique_ptr<Evictor<T, W>> clone() const override {
+    return std::make_unique<TimeEvictor>(*this);
+  }
   TimeEvictor(int64_t windowSizeMillis, bool doEvictAfter)
       : size_(windowSizeMillis), after_(doEvictAfter) {}
   static std::shared_ptr<Evictor<T, W>> of(std::chrono::milliseconds windowSize,
@@ -88,6 +97,9 @@ class TimeEvictor final : public Evictor<T, W> {
 template <typename T, typename W>
 class DeltaEvictor final : public Evictor<T, W> {
  public:
+  std::unique_ptr<Evictor<T, W>> clone() const override {
+    return std::make_unique<DeltaEvictor>(*this);
+  }
   using DeltaFunction = std::function<double(const T& oldPoint, const T& newPoint)>;
   DeltaEvictor(double threshold, DeltaFunction delta, bool doEvictAfter)
       : threshold_(threshold), delta_(std::move(delta)), after_(doEvictAfter) {}

@@ -167,6 +167,15 @@ struct EvictingEmitter {
   std::shared_ptr<Evictor<T, W>> evictor;
   Fold fold;
   Inner inner;
+  EvictingEmitter(std::shared_ptr<Evictor<T, W>> e, Fold f, Inner i)
+      : evictor(std::move(e)), fold(std::move(f)), inner(std::move(i)) {}
+  /// A copy evicts with a clone of the evictor: each operator instance (parallel subtask) has
+  /// its own.
+  EvictingEmitter(const EvictingEmitter& other)
+      : evictor(other.evictor->clone()), fold(other.fold), inner(other.inner) {}
+  EvictingEmitter(EvictingEmitter&&) noexcept = default;
+  EvictingEmitter& operator=(const EvictingEmitter&) = delete;
+  EvictingEmitter& operator=(EvictingEmitter&&) noexcept = default;
   void open(RuntimeContext& ctx) { inner.open(ctx); }
   void close() { inner.close(); }
   template <typename Ctx>

@@ -52,12 +52,27 @@ class SinkWriter {
   virtual void close() {}
 };
 
+/// What an operator learns once per job submission, on the JobMaster before any task is
+/// deployed (Flink's InitializeOnMaster#initializeGlobal context).
+struct JobInitializationContext {
+  /// Whether the job starts from a checkpoint or savepoint (-s, execution.savepoint.path): it
+  /// continues the output of the run that took it.
+  bool restoring = false;
+  /// The operator's parallelism.
+  int parallelism = 1;
+};
+
 /// A factory of one writer per subtask (Flink's Sink). Shared read-only by subtasks.
 template <typename T>
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual std::unique_ptr<SinkWriter<T>> createWriter(const WriterInitContext& context) const = 0;
+  /// Runs once per job submission on the JobMaster, before any writer exists and not again on
+  /// restarts after failures (Flink's InitializeOnMaster#initializeGlobal, which its
+  /// FileOutputFormat uses for the same check FileSink makes here). Throws (SluiceException or
+  /// a subclass) to refuse the submission; the default does nothing.
+  virtual void initializeOnMaster(const JobInitializationContext& context) const { (void)context; }
 };
 
 // ---- two-phase commit ------------------------------------------------------------------------
