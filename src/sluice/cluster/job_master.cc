@@ -267,7 +267,22 @@ void JobMaster::supervise() {
     std::lock_guard lock(attemptMutex_);
     if (attempt_) {
       attempt_->awaitTermination();
-      attempt_->collectStats(accumulators, stats);
+      // Merged from serialized copies, as they arrive from TaskManagers in a cluster.
+      for (auto& [name, serialized] : attempt_->accumulatorSnapshots()) {
+        try {
+          std::unique_ptr<Accumulator> acc = deserializeAccumulator(serialized);
+          auto it = accumulators.find(name);
+          if (it == accumulators.end()) {
+            accumulators.emplace(name, std::move(acc));
+          } else {
+            it->second->merge(*acc);
+          }
+        } catch (const std::exception& e) {
+          spdlog::error("job {}: accumulator '{}' is left out of the result: {}", options_.jobId,
+                        name, e.what());
+        }
+      }
+      stats = attempt_->networkStats();
       attempt_->releaseTasks();
     }
   }

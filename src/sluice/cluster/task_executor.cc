@@ -78,20 +78,21 @@ TaskExecutionOutcome TaskExecutor::awaitTermination() {
   return {failure_, failureRecoverable_, cancelRequested_};
 }
 
-void TaskExecutor::collectStats(std::map<std::string, std::unique_ptr<Accumulator>>& accumulators,
-                                NetworkStats& stats) const {
+std::vector<std::pair<std::string, SerializedAccumulator>> TaskExecutor::accumulatorSnapshots()
+    const {
+  std::vector<std::pair<std::string, SerializedAccumulator>> out;
   for (const auto& task : tasks_) {
     for (const RuntimeContext* ctx : task->runtimeContexts()) {
       for (const auto& [name, acc] : ctx->accumulators()) {
-        auto it = accumulators.find(name);
-        if (it == accumulators.end()) {
-          accumulators.emplace(name, acc->clone());
-        } else {
-          it->second->merge(*acc);
-        }
+        out.emplace_back(name, serializeAccumulator(*acc));
       }
     }
   }
+  return out;
+}
+
+NetworkStats TaskExecutor::networkStats() const {
+  NetworkStats stats;
   for (const auto& perEdge : partitions_) {
     for (const auto& p : perEdge) {
       stats.totalBuffers += p->bufferPool().numBuffers();
@@ -99,6 +100,7 @@ void TaskExecutor::collectStats(std::map<std::string, std::unique_ptr<Accumulato
       stats.blockedRequests += p->bufferPool().numBlockedRequests();
     }
   }
+  return stats;
 }
 
 std::map<std::string, std::vector<uint8_t>> TaskExecutor::triggerSources(

@@ -54,10 +54,13 @@ class TaskExecutorGateway {
   virtual void failTasks(const std::string& reason, bool recoverable) = 0;
   /// Waits until every task ended; how they ended.
   virtual TaskExecutionOutcome awaitTermination() = 0;
-  /// Merges the ended tasks' accumulators into `accumulators` and adds their network
-  /// statistics to `stats`. Call after awaitTermination().
-  virtual void collectStats(std::map<std::string, std::unique_ptr<Accumulator>>& accumulators,
-                            NetworkStats& stats) const = 0;
+  /// The accumulators of every ended task, serialized as they would cross a process: one
+  /// (name, value) per operator instance that registered it (Flink's AccumulatorSnapshot; the
+  /// JobMaster merges them). Call after awaitTermination().
+  virtual std::vector<std::pair<std::string, SerializedAccumulator>> accumulatorSnapshots()
+      const = 0;
+  /// Buffer-pool statistics of the ended tasks. Call after awaitTermination().
+  virtual NetworkStats networkStats() const = 0;
   /// Frees tasks, coordinators and partitions. Call after awaitTermination(); idempotent.
   virtual void releaseTasks() = 0;
 };
@@ -86,8 +89,8 @@ class TaskExecutor final : public TaskExecutorGateway {
   void cancelTasks() override;
   void failTasks(const std::string& reason, bool recoverable) override;
   TaskExecutionOutcome awaitTermination() override;
-  void collectStats(std::map<std::string, std::unique_ptr<Accumulator>>& accumulators,
-                    NetworkStats& stats) const override;
+  std::vector<std::pair<std::string, SerializedAccumulator>> accumulatorSnapshots() const override;
+  NetworkStats networkStats() const override;
   void releaseTasks() override;
 
  private:

@@ -1,6 +1,60 @@
 #include "sluice/api/common/runtime_context.h"
 
+#include <mutex>
+
 namespace sluice {
+
+namespace {
+
+struct AccumulatorTypes {
+  std::mutex mutex;
+  std::map<std::string, AccumulatorReader> readers{
+      {"IntCounter", &IntCounter::read},
+      {"LongCounter", &LongCounter::read},
+      {"DoubleCounter", &DoubleCounter::read},
+  };
+};
+
+AccumulatorTypes& accumulatorTypes() {
+  static AccumulatorTypes types;
+  return types;
+}
+
+}  // namespace
+
+void registerAccumulatorType(const std::string& typeName, AccumulatorReader reader) {
+  AccumulatorTypes& types = accumulatorTypes();
+  std::lock_guard lock(types.mutex);
+  types.readers[typeName] = std::move(reader);
+}
+
+SerializedAccumulator serializeAccumulator(const Accumulator& accumulator) {
+  DataOutputView out;
+  accumulator.serialize(out);
+  return {accumulator.typeName(), std::move(out.bytes())};
+}
+
+std::unique_ptr<Accumulator> deserializeAccumulator(const SerializedAccumulator& serialized) {
+  AccumulatorReader reader;
+  {
+    AccumulatorTypes& types = accumulatorTypes();
+    std::lock_guard lock(types.mutex);
+    auto it = types.readers.find(serialized.typeName);
+    if (it != types.readers.end()) reader = it->second;
+  }
+  if (!reader) {
+    throw SerializationException("no reader for accumulator type '" + serialized.typeName +
+                                 "' (register it with registerAccumulatorType)");
+  }
+  DataInputView in(serialized.bytes.data(), serialized.bytes.size());
+  std::unique_ptr<Accumulator> acc = reader(in);
+  if (!acc || !in.atEnd()) {
+    throw SerializationException("accumulator of type '" + serialized.typeName +
+                                 "': " + std::to_string(serialized.bytes.size()) +
+                                 " bytes, not all read or no value");
+  }
+  return acc;
+}
 
 void RuntimeContext::addAccumulator(const std::string& name,
                                     std::unique_ptr<Accumulator> accumulator) {

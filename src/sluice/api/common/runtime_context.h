@@ -1,10 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <vector>
 
+#include "sluice/core/data_view.h"
 #include "sluice/core/exceptions.h"
 
 namespace sluice {
@@ -24,7 +28,10 @@ struct TaskInfo {
 };
 
 /// A value that subtasks add to locally and that the job merges over all subtasks when it ends
-/// (Flink's Accumulator). Used on one task thread; merging happens after the tasks ended.
+/// (Flink's Accumulator). Used on one task thread; merging happens after the tasks ended, on the
+/// JobMaster, from serialized copies (SerializedAccumulator): an accumulator type is known by
+/// its typeName(), under which registerAccumulatorType() tells how to read it back (the job's
+/// own code registers its types, as Flink's user class loader finds them).
 class Accumulator {
  public:
   virtual ~Accumulator() = default;
@@ -33,11 +40,41 @@ class Accumulator {
   virtual std::unique_ptr<Accumulator> clone() const = 0;
   /// The value rendered as text (for logs and the CLI).
   virtual std::string toString() const = 0;
+  /// The stable name of the type ("LongCounter"), registered with registerAccumulatorType().
+  virtual std::string typeName() const = 0;
+  /// Writes the local value; the type's registered reader reads exactly these bytes back.
+  virtual void serialize(DataOutputView& out) const = 0;
 };
 
-/// An accumulator that sums values of type V (Flink's IntCounter, LongCounter, DoubleCounter).
+/// An accumulator as it travels from a task to the JobMaster: its type name and value bytes.
+struct SerializedAccumulator {
+  std::string typeName;
+  std::vector<uint8_t> bytes;
+};
+
+/// Reads an accumulator's value bytes (what Accumulator::serialize wrote). Throws
+/// SerializationException on malformed bytes.
+using AccumulatorReader = std::function<std::unique_ptr<Accumulator>(DataInputView& in)>;
+
+/// Registers how accumulators of type `typeName` are read back, replacing an earlier reader of
+/// that name. IntCounter, LongCounter and DoubleCounter are registered already. Thread-safe.
+void registerAccumulatorType(const std::string& typeName, AccumulatorReader reader);
+
+/// `accumulator` serialized (type name and value bytes).
+SerializedAccumulator serializeAccumulator(const Accumulator& accumulator);
+
+/// The accumulator `serialized` holds. Throws SerializationException naming the type when no
+/// reader is registered for it, or when its bytes are malformed or not all read.
+std::unique_ptr<Accumulator> deserializeAccumulator(const SerializedAccumulator& serialized);
+
+/// An accumulator that sums values of type V (Flink's IntCounter, LongCounter, DoubleCounter:
+/// V is int32_t, int64_t or double).
 template <typename V>
 class SimpleAccumulator final : public Accumulator {
+  static_assert(std::is_same_v<V, int32_t> || std::is_same_v<V, int64_t> ||
+                    std::is_same_v<V, double>,
+                "SimpleAccumulator sums int32_t, int64_t or double");
+
  public:
   void add(V v) { value_ += v; }
   V getLocalValue() const { return value_; }
@@ -50,6 +87,22 @@ class SimpleAccumulator final : public Accumulator {
     return std::make_unique<SimpleAccumulator<V>>(*this);
   }
   std::string toString() const override { return std::to_string(value_); }
+  std::string typeName() const override {
+    if constexpr (std::is_same_v<V, int32_t>) {
+      return "IntCounter";
+    } else if constexpr (std::is_same_v<V, int64_t>) {
+      return "LongCounter";
+    } else {
+      return "DoubleCounter";
+    }
+  }
+  void serialize(DataOutputView& out) const override { out.writeRaw<V>(value_); }
+  /// Reads what serialize() wrote.
+  static std::unique_ptr<Accumulator> read(DataInputView& in) {
+    auto acc = std::make_unique<SimpleAccumulator<V>>();
+    acc->value_ = in.readRaw<V>();
+    return acc;
+  }
 
  private:
   V value_{};
