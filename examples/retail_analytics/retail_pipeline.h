@@ -699,70 +699,23 @@ std::shared_ptr<const Sink<T>> makeSink(const RetailJobOptions& options, const c
 }
 
 /// Adds the job to `env`. Throws IOException for missing or empty inputs (from CsvSource) and
-/// ConfigurationException for a negative out-of-orderness.
-inline void buildRetailJob(StreamExecutionEnvironment& env, const RetailJobOptions& options) {
-  OutputTag<BadRecord> badRows("bad-rows");
-  OutputTag<Sale> lateHourly("late-hourly");
-  OutputTag<Sale> lateSessions("late-sessions");
-  OutputTag<UnmatchedCancellation> unmatchedCancellations("unmatched-cancellations");
+/// ConfigurationException for a negative out-of-orderness. Defined in pipeline/*.cc, one
+/// translation unit per branch, so that no file instantiates every operator of the job.
+void buildRetailJob(StreamExecutionEnvironment& env, const RetailJobOptions& options);
 
-  auto source =
-      CsvSource<RetailRow>::forPaths(options.inputs).withHeader().withBadRecords(badRows).build();
-  int64_t bound = options.maxOutOfOrdernessMillis;
-  if (bound < 0) throw ConfigurationException("max out-of-orderness must not be negative");
-  auto strategy = WatermarkStrategy<RetailRow>::forGenerator([bound] {
-                    return std::make_unique<EagerBoundedOutOfOrderness<RetailRow>>(bound);
-                  }).withTimestampAssigner([](const RetailRow& row, Timestamp) {
-    return row.invoiceDate.millis;
-  });
-  auto rows = env.fromSource<RetailRow, FileSourceSplit>(source, strategy, "Retail CSV");
+/// Hourly revenue per country (pipeline/hourly_revenue.cc); returns the late events the
+/// window left behind, as lines for the late-events files.
+DataStream<std::string> addHourlyRevenue(const DataStream<Sale>& sales,
+                                         const RetailJobOptions& options);
 
-  rows.getSideOutput(badRows)
-      .filter(CountingFilter<BadRecord>(kDeadLetters))
-      .name("Count Dead Letters")
-      .sinkTo(makeSink<BadRecord>(options, kDeadLettersDir, &encodeDeadLetter), "Dead Letters");
+/// Revenue per customer session (pipeline/customer_sessions.cc); returns the late events the
+/// window left behind, as lines for the late-events files.
+DataStream<std::string> addCustomerSessions(const DataStream<Sale>& sales,
+                                            const RetailJobOptions& options);
 
-  auto sales = rows.map(ToSale{}).name("To Sale");
-
-  auto hourly = sales.keyBy(CountryKey{})
-                    .window(TumblingEventTimeWindows::of<Sale>(kHourlyWindowSize))
-                    .sideOutputLateData(lateHourly)
-                    .aggregate(RevenueAggregate{}, HourlyRevenueWindow{})
-                    .name("Hourly Revenue");
-  hourly.sinkTo(makeSink<HourlyRevenue>(options, kHourlyRevenueDir, &encodeHourlyRevenue),
-                "Hourly Revenue Files");
-
-  auto sessions = sales.filter(HasCustomer{})
-                      .name("Has Customer")
-                      .keyBy(CustomerKey{})
-                      .window(EventTimeSessionWindows::withGap<Sale>(kSessionGap))
-                      .sideOutputLateData(lateSessions)
-                      .aggregate(RevenueAggregate{}, CustomerSessionWindow{})
-                      .name("Customer Sessions");
-  sessions.sinkTo(makeSink<CustomerSession>(options, kCustomerSessionsDir, &encodeCustomerSession),
-                  "Customer Session Files");
-
-  auto cancellations = rows.process(ToInvoiceLine{})
-                           .name("To Invoice Line")
-                           .keyBy(CustomerStock{})
-                           .process(MatchCancellations(unmatchedCancellations))
-                           .name("Match Cancellations");
-  cancellations.sinkTo(makeSink<CancellationMatch>(options, kCancellationsDir, &encodeCancellation),
-                       "Cancellation Files");
-  cancellations.getSideOutput(unmatchedCancellations)
-      .sinkTo(makeSink<UnmatchedCancellation>(options, kUnmatchedCancellationsDir,
-                                              &encodeUnmatchedCancellation),
-              "Unmatched Cancellation Files");
-
-  // Events behind the watermark would be dropped by the windows: keep them instead.
-  auto lateHourlyLines = hourly.getSideOutput(lateHourly).map(LateEventLine{kHourlyRevenueDir});
-  auto lateSessionLines =
-      sessions.getSideOutput(lateSessions).map(LateEventLine{kCustomerSessionsDir});
-  lateHourlyLines.union_(lateSessionLines)
-      .filter(CountingFilter<std::string>(kLateEvents))
-      .name("Count Late Events")
-      .sinkTo(makeSink<std::string>(options, kLateEventsDir, &encodeLine), "Late Events");
-}
+/// The cancellation branch (pipeline/cancellations.cc): matches each cancellation with the
+/// purchases it cancels.
+void addCancellations(const DataStream<RetailRow>& rows, const RetailJobOptions& options);
 
 /// The job's counters, from the accumulators.
 struct RetailSummary {
