@@ -42,8 +42,6 @@ class JobMaster final : public JobClient, public CheckpointParticipants {
   /// Starts the first attempt, the checkpoint coordinator and the failover loop. Throws
   /// JobExecutionException when a source coordinator cannot start.
   void start();
-  /// The job's parallel form.
-  const ExecutionGraph& executionGraph() const { return executionGraph_; }
 
   // JobClient
   void cancel() override;
