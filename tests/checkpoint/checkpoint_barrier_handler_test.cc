@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "local_channels.h"
 #include "sluice/checkpoint/checkpoint_barrier_handler.h"
 #include "sluice/core/clock.h"
 #include "sluice/network/events.h"
@@ -298,7 +299,8 @@ TEST(InputGateBlocking, ABlockedChannelKeepsItsDataQueuedInOrder) {
   RecordWriter w0(p0, true);  // one element per buffer
   RecordWriter w1(p1, true);
   std::atomic<int> wakeups{0};
-  InputGate gate({&p0.subpartition(0), &p1.subpartition(0)}, [&] { ++wakeups; });
+  ResultPartitionManager manager;
+  InputGate gate(testing::localChannels(manager, {&p0, &p1}), [&] { ++wakeups; });
   gate.connect();
   RecordDeserializer d0;
   RecordDeserializer d1;
@@ -396,15 +398,16 @@ void runExchange(CheckpointingMode mode, int numChannels, uint32_t seed) {
   }
 
   std::vector<std::unique_ptr<ResultPartition>> partitions;
-  std::vector<ResultSubpartition*> channels;
+  std::vector<ResultPartition*> upstream;
   for (int c = 0; c < numChannels; ++c) {
     // Small segments and pools: producers wait for the consumer (backpressure) while their
     // channel is held back.
     partitions.push_back(std::make_unique<ResultPartition>(1, 3, 128));
-    channels.push_back(&partitions.back()->subpartition(0));
+    upstream.push_back(partitions.back().get());
   }
   Mailbox mailbox;
-  InputGate gate(channels, [&] { mailbox.signalInput(); });
+  ResultPartitionManager manager;
+  InputGate gate(testing::localChannels(manager, upstream), [&] { mailbox.signalInput(); });
   Consumer consumer;
   consumer.gate = &gate;
   consumer.consumed.assign(static_cast<size_t>(numChannels), 0);
@@ -592,10 +595,12 @@ TEST(SourceTaskCheckpoints,
 TEST(SourceTaskCheckpoints, ATaskWithInputsIsTriggeredByBarriersOnly) {
   TimerScheduler scheduler(std::make_shared<ManualClock>());
   ResultPartition partition(1, 2, 64);
+  ResultPartitionManager manager;
   StreamTask task(TaskInfo{"Map", 0, 1, 128, 0}, scheduler, 0, -1);
   std::vector<std::unique_ptr<InputHandler>> handlers;
   handlers.push_back(nullptr);  // never runs
-  task.setInputs({&partition.subpartition(0)}, {ChannelBinding{}}, std::move(handlers));
+  task.setInputs(testing::localChannels(manager, {&partition}), {ChannelBinding{}},
+                 std::move(handlers));
   EXPECT_FALSE(task.triggerCheckpointAsync(barrier(1)));
   scheduler.shutdown();
 }

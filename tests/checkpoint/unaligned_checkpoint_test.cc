@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "local_channels.h"
 #include "sluice/checkpoint/checkpoint_barrier_handler.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/core/clock.h"
@@ -334,7 +335,8 @@ TEST(PriorityEvents, RecordWriterFlushesThenOvertakesAndTheGateServesThePriority
   ResultPartition first(1, 8, 16);
   ResultPartition second(1, 8, 16);
   std::atomic<int> wakeups{0};
-  InputGate gate({&first.subpartition(0), &second.subpartition(0)}, [&] { ++wakeups; });
+  ResultPartitionManager manager;
+  InputGate gate(testing::localChannels(manager, {&first, &second}), [&] { ++wakeups; });
   gate.connect();
   RecordWriter a(first, false);
   RecordWriter b(second, false);
@@ -543,6 +545,7 @@ struct RunResult {
 RunResult runPipeline(const RunStart& start, int numCheckpoints) {
   TimerScheduler scheduler(std::make_shared<ManualClock>());
   std::vector<std::unique_ptr<ResultPartition>> partitions;
+  ResultPartitionManager manager;
   std::vector<std::unique_ptr<StreamTask>> producers;
   std::vector<SequenceSource*> sources;
   std::mutex mutex;  // guards result.checkpoints
@@ -585,13 +588,14 @@ RunResult runPipeline(const RunStart& start, int numCheckpoints) {
   auto handler = std::make_unique<SequenceHandler>();
   handler->state = &consumerState;
   handlers.push_back(std::move(handler));
-  std::vector<ResultSubpartition*> channels;
+  std::vector<ResultPartition*> upstream;
   std::vector<ChannelBinding> bindings;
   for (int i = 0; i < kProducers; ++i) {
-    channels.push_back(&partitions[static_cast<size_t>(i)]->subpartition(0));
+    upstream.push_back(partitions[static_cast<size_t>(i)].get());
     bindings.push_back(ChannelBinding{0, i});
   }
-  consumer.setInputs(std::move(channels), std::move(bindings), std::move(handlers));
+  consumer.setInputs(testing::localChannels(manager, upstream), std::move(bindings),
+                     std::move(handlers));
   consumer.setCheckpointHook([&](const CheckpointBarrier& b, const CheckpointMetrics& m) {
     EXPECT_TRUE(m.unaligned);
     std::lock_guard lock(mutex);
@@ -734,6 +738,7 @@ TEST(UnalignedCheckpointTasks, ChannelStateHoldsExactlyTheRecordsInFlightAndRest
 TEST(UnalignedCheckpointTasks, ChannelStateOfAnotherLayoutFailsTheTaskClearly) {
   TimerScheduler scheduler(std::make_shared<ManualClock>());
   ResultPartition partition(1, 2, 64);
+  ResultPartitionManager manager;
   StreamTask task(TaskInfo{"Check", 0, 1, 128, 0}, scheduler, 0, -1);
   task.addOperator(std::make_unique<NoOp>(), "Check");
   task.setupOperator(0, nullptr, nullptr);
@@ -742,7 +747,8 @@ TEST(UnalignedCheckpointTasks, ChannelStateOfAnotherLayoutFailsTheTaskClearly) {
   auto handler = std::make_unique<SequenceHandler>();
   handler->state = &state;
   handlers.push_back(std::move(handler));
-  task.setInputs({&partition.subpartition(0)}, {ChannelBinding{}}, std::move(handlers));
+  task.setInputs(testing::localChannels(manager, {&partition}), {ChannelBinding{}},
+                 std::move(handlers));
   TaskChannelState restored;
   restored.inputChannels[3] = {1, 2, 3};
   task.setRestoredChannelState(restored);

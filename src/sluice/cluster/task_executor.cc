@@ -5,7 +5,7 @@
 #include <set>
 
 #include "sluice/checkpoint/state_assignment.h"
-#include "sluice/network/result_partition.h"
+#include "sluice/network/input_channel.h"
 #include "sluice/runtime/stream_task.h"
 #include "sluice/runtime/subtask_checkpoint_coordinator.h"
 
@@ -159,6 +159,7 @@ void TaskExecutor::releaseTasks() {
   tasks_.clear();
   for (auto& [node, c] : coordinators_) c->close();
   coordinators_.clear();
+  partitionManager_.clear();
   for (auto& perEdge : partitions_) {
     for (auto& p : perEdge) p->release();
   }
@@ -232,6 +233,8 @@ void TaskExecutor::deploy(const std::shared_ptr<const CompletedCheckpoint>& rest
       int n = static_cast<int>(executionGraph_.consumers(e.id, i).size());
       partitions_[static_cast<size_t>(e.id)].push_back(std::make_unique<ResultPartition>(
           n, n * options_.buffersPerChannel + options_.floatingBuffers, options_.segmentSize));
+      partitionManager_.registerPartition(ResultPartitionId{e.id, i},
+                                          *partitions_[static_cast<size_t>(e.id)].back());
     }
   }
   for (const ExecutionVertex& ev : executionGraph_.executionVertices()) {
@@ -297,7 +300,7 @@ void TaskExecutor::wireOutputs(const JobVertex& v, int subtask, StreamTask& task
 void TaskExecutor::wireInputs(const JobVertex& v, const ExecutionVertex& ev, StreamTask& task) {
   const StreamGraph& g = jobGraph_.streamGraph();
   StreamOperatorBase* head = task.operatorAt(0);
-  std::vector<ResultSubpartition*> channels;
+  std::vector<std::unique_ptr<InputChannel>> channels;
   std::vector<ChannelBinding> bindings;
   std::vector<int> perInput(static_cast<size_t>(head->numInputs()), 0);
   std::vector<std::shared_ptr<const TypeInfo>> inputTypes(perInput.size());
@@ -313,9 +316,9 @@ void TaskExecutor::wireInputs(const JobVertex& v, const ExecutionVertex& ev, Str
       throw SluiceException("operator '" + v.name + "' has no input " +
                             std::to_string(ch.inputIndex));
     }
-    channels.push_back(
-        &partitions_[static_cast<size_t>(ch.jobEdge)][static_cast<size_t>(ch.producerSubtask)]
-             ->subpartition(ch.subpartition));
+    channels.push_back(std::make_unique<LocalInputChannel>(
+        static_cast<int>(channels.size()), partitionManager_,
+        ResultPartitionId{ch.jobEdge, ch.producerSubtask}, ch.subpartition));
     bindings.push_back({ch.inputIndex, ch.channelInInput});
     ++perInput[static_cast<size_t>(ch.inputIndex)];
   }

@@ -10,11 +10,11 @@
 
 #include "sluice/cluster/local_executor.h"
 #include "sluice/graph/execution_graph.h"
+#include "sluice/network/result_partition.h"
 #include "sluice/runtime/timer_service.h"
 
 namespace sluice {
 
-class ResultPartition;
 class StreamTask;
 class OperatorCoordinator;
 class SubtaskCheckpointCoordinator;
@@ -107,8 +107,9 @@ class TaskExecutor final : public TaskExecutorGateway {
   TimerScheduler scheduler_;
   int attemptNumber_;
   std::unique_ptr<SubtaskCheckpointCoordinator> subtaskCheckpoints_;
-  // partitions_[job edge][producer subtask]
+  // partitions_[job edge][producer subtask], each registered in partitionManager_
   std::vector<std::vector<std::unique_ptr<ResultPartition>>> partitions_;
+  ResultPartitionManager partitionManager_;
   std::map<int, std::unique_ptr<OperatorCoordinator>> coordinators_;
   std::vector<std::unique_ptr<StreamTask>> tasks_;  // by task index
   // Source vertices: head node id and its subtasks.

@@ -2,24 +2,32 @@
 
 #include <algorithm>
 
+#include "sluice/core/exceptions.h"
+
 namespace sluice {
 
-InputGate::InputGate(std::vector<ResultSubpartition*> channels, std::function<void()> onAvailable)
+InputGate::InputGate(std::vector<std::unique_ptr<InputChannel>> channels,
+                     std::function<void()> onAvailable)
     : channels_(std::move(channels)),
       onAvailable_(std::move(onAvailable)),
       queued_(channels_.size(), false),
-      blocked_(channels_.size(), false) {}
+      blocked_(channels_.size(), false) {
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    if (!channels_[i] || channels_[i]->channelIndex() != static_cast<int>(i)) {
+      throw SluiceException("input gate: channel " + std::to_string(i) +
+                            " is missing or has another index");
+    }
+  }
+}
 
 InputGate::~InputGate() { disconnect(); }
 
 void InputGate::connect() {
-  for (size_t i = 0; i < channels_.size(); ++i) {
-    channels_[i]->setListener(this, static_cast<int>(i));
-  }
+  for (auto& c : channels_) c->requestSubpartition(*this);
 }
 
 void InputGate::disconnect() {
-  for (auto* c : channels_) c->setListener(nullptr, -1);
+  for (auto& c : channels_) c->releaseAllResources();
 }
 
 void InputGate::notifyDataAvailable(int channelIndex) {
@@ -82,7 +90,7 @@ std::optional<InputGate::BufferOrEvent> InputGate::pollNext() {
       queued_[static_cast<size_t>(channel)] = false;
     }
     bool more = false;
-    BufferPtr buffer = channels_[static_cast<size_t>(channel)]->poll(more);
+    BufferPtr buffer = channels_[static_cast<size_t>(channel)]->pollNext(more);
     if (more) {
       std::lock_guard lock(mutex_);
       if (!queued_[static_cast<size_t>(channel)]) {
@@ -108,15 +116,20 @@ void InputGate::blockChannel(int channel) {
 
 void InputGate::resumeAllChannels() {
   bool wake = false;
+  std::vector<int> resumed;
   {
     std::lock_guard lock(mutex_);
     if (numBlocked_ == 0) return;
+    for (size_t c = 0; c < blocked_.size(); ++c) {
+      if (blocked_[c]) resumed.push_back(static_cast<int>(c));
+    }
     std::fill(blocked_.begin(), blocked_.end(), false);
     numBlocked_ = 0;
     wake = withData_.empty() && !parked_.empty();
     for (int channel : parked_) withData_.push_back(channel);
     parked_.clear();
   }
+  for (int c : resumed) channels_[static_cast<size_t>(c)]->resumeConsumption();
   if (wake && onAvailable_) onAvailable_();
 }
 

@@ -6,14 +6,15 @@
 #include <optional>
 #include <vector>
 
-#include "sluice/network/result_partition.h"
+#include "sluice/network/input_channel.h"
 
 namespace sluice {
 
-/// The input side of a consuming subtask: one channel per connected producer subpartition,
-/// over all incoming job edges (Flink's SingleInputGate/UnionInputGate with local input
-/// channels). Channels with data are served round-robin, one buffer at a time, so no channel
-/// starves another.
+/// The input side of a consuming subtask: one InputChannel per connected producer
+/// subpartition, over all incoming job edges (Flink's SingleInputGate/UnionInputGate). The gate
+/// owns its channels and knows them only through the InputChannel interface (local or remote).
+/// Channels with data are served round-robin, one buffer at a time, so no channel starves
+/// another.
 ///
 /// A channel can be held back (blockChannel, for checkpoint barrier alignment): pollNext() then
 /// skips it, but its buffers stay queued in its subpartition, in order, and it stays announced,
@@ -33,12 +34,14 @@ class InputGate final : public BufferAvailabilityListener {
     int channel;
   };
 
-  /// `onAvailable` runs (on a producer's thread) whenever the gate goes from no data to
+  /// `channels[i]` must have channelIndex() == i (SluiceException otherwise). `onAvailable`
+  /// runs (on a producer's or the network's thread) whenever the gate goes from no data to
   /// data; the task uses it to wake its mailbox.
-  InputGate(std::vector<ResultSubpartition*> channels, std::function<void()> onAvailable);
+  InputGate(std::vector<std::unique_ptr<InputChannel>> channels, std::function<void()> onAvailable);
   ~InputGate() override;
 
-  /// Registers with every subpartition; data already queued is announced at once.
+  /// Requests every channel's subpartition; data already queued is announced at once. Throws
+  /// PartitionNotFoundException when a producer's partition is not there.
   void connect();
   /// The next buffer of some channel with data, or nothing when no channel has data now.
   std::optional<BufferOrEvent> pollNext();
@@ -47,8 +50,9 @@ class InputGate final : public BufferAvailabilityListener {
   /// Holds back `channel` (0 <= channel < numChannels()): pollNext() skips it from now on, its
   /// data waits. Task thread only. Throws std::out_of_range for another index.
   void blockChannel(int channel);
-  /// Serves every held-back channel again, in the order they were found with data; runs
-  /// `onAvailable` when that makes data available. Task thread only.
+  /// Serves every held-back channel again, in the order they were found with data, and tells
+  /// each of them InputChannel::resumeConsumption(); runs `onAvailable` when that makes data
+  /// available. Task thread only.
   void resumeAllChannels();
   /// Whether `channel` is held back; std::out_of_range for an index that is not a channel.
   bool isBlocked(int channel) const;
@@ -59,12 +63,13 @@ class InputGate final : public BufferAvailabilityListener {
   /// unaligned barrier at the head of its queue reaches the task at once (Flink's
   /// SingleInputGate#notifyPriorityEvent). Producer threads.
   void notifyPriorityEvent(int channelIndex) override;
-  /// Detaches from the producers (at end of input or cancellation).
+  /// Releases every channel: no notification starts after this returns (at end of input or
+  /// cancellation). Idempotent.
   void disconnect();
   int numChannels() const { return static_cast<int>(channels_.size()); }
 
  private:
-  std::vector<ResultSubpartition*> channels_;
+  std::vector<std::unique_ptr<InputChannel>> channels_;
   std::function<void()> onAvailable_;
   mutable std::mutex mutex_;
   std::deque<int> withData_;   // announced channels that may be polled, round-robin

@@ -1,5 +1,7 @@
 #include "sluice/network/result_partition.h"
 
+#include "sluice/core/exceptions.h"
+
 namespace sluice {
 
 void ResultSubpartition::add(BufferPtr buffer) {
@@ -43,15 +45,31 @@ BufferPtr ResultSubpartition::poll(bool& moreAvailable) {
   return b;
 }
 
-void ResultSubpartition::setListener(BufferAvailabilityListener* listener, int channelIndex) {
+std::unique_ptr<ResultSubpartitionView> ResultSubpartition::createReadView(
+    BufferAvailabilityListener& listener, int channelIndex) {
   bool hasData;
   {
     std::lock_guard lock(mutex_);
-    listener_ = listener;
+    if (listener_ != nullptr) throw SluiceException("subpartition is already being read");
+    listener_ = &listener;
     channelIndex_ = channelIndex;
     hasData = !buffers_.empty();
   }
-  if (hasData && listener != nullptr) listener->notifyDataAvailable(channelIndex);
+  auto view = std::make_unique<ResultSubpartitionView>(*this);
+  if (hasData) listener.notifyDataAvailable(channelIndex);
+  return view;
+}
+
+void ResultSubpartition::detachListener() {
+  std::lock_guard lock(mutex_);
+  listener_ = nullptr;
+  channelIndex_ = -1;
+}
+
+void ResultSubpartitionView::releaseAllResources() {
+  if (released_) return;
+  released_ = true;
+  subpartition_->detachListener();
 }
 
 void ResultSubpartition::releaseAll() {
@@ -77,6 +95,41 @@ ResultPartition::ResultPartition(int numSubpartitions, int numBuffers, uint32_t 
 void ResultPartition::release() {
   pool_.destroy();
   for (auto& s : subpartitions_) s->releaseAll();
+}
+
+std::string ResultPartitionId::toString() const {
+  return "edge " + std::to_string(jobEdge) + ", subtask " + std::to_string(producerSubtask);
+}
+
+void ResultPartitionManager::registerPartition(const ResultPartitionId& id,
+                                               ResultPartition& partition) {
+  std::lock_guard lock(mutex_);
+  if (!partitions_.emplace(id, &partition).second) {
+    throw SluiceException("result partition " + id.toString() + " is already registered");
+  }
+}
+
+std::unique_ptr<ResultSubpartitionView> ResultPartitionManager::createSubpartitionView(
+    const ResultPartitionId& id, int subpartition, BufferAvailabilityListener& listener,
+    int channelIndex) {
+  ResultPartition* partition = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = partitions_.find(id);
+    if (it == partitions_.end()) throw PartitionNotFoundException(id.toString());
+    partition = it->second;
+  }
+  if (subpartition < 0 || subpartition >= partition->numSubpartitions()) {
+    throw SluiceException("result partition " + id.toString() + " has no subpartition " +
+                          std::to_string(subpartition) + " (it has " +
+                          std::to_string(partition->numSubpartitions()) + ")");
+  }
+  return partition->subpartition(subpartition).createReadView(listener, channelIndex);
+}
+
+void ResultPartitionManager::clear() {
+  std::lock_guard lock(mutex_);
+  partitions_.clear();
 }
 
 }  // namespace sluice

@@ -56,7 +56,7 @@ OutputBase* StreamTask::adoptOutput(std::unique_ptr<OutputBase> output) {
   return outputs_.back().get();
 }
 
-void StreamTask::setInputs(std::vector<ResultSubpartition*> channels,
+void StreamTask::setInputs(std::vector<std::unique_ptr<InputChannel>> channels,
                            std::vector<ChannelBinding> bindings,
                            std::vector<std::unique_ptr<InputHandler>> handlers) {
   channels_ = std::vector<Channel>(channels.size());

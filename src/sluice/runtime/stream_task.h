@@ -100,9 +100,10 @@ class StreamTask final : private CheckpointBarrierTarget {
   RecordWriter& addRecordWriter(ResultPartition& partition);
   /// Keeps `output` alive as long as the task; returns it.
   OutputBase* adoptOutput(std::unique_ptr<OutputBase> output);
-  /// Connects the head operator's inputs: `channels[i]` is bound by `bindings[i]`, and
-  /// `handlers[k]` feeds input k.
-  void setInputs(std::vector<ResultSubpartition*> channels, std::vector<ChannelBinding> bindings,
+  /// Connects the head operator's inputs: `channels[i]` (with channelIndex() == i) is bound by
+  /// `bindings[i]`, and `handlers[k]` feeds input k. The task's input gate owns the channels.
+  void setInputs(std::vector<std::unique_ptr<InputChannel>> channels,
+                 std::vector<ChannelBinding> bindings,
                  std::vector<std::unique_ptr<InputHandler>> handlers);
 
   /// The task's thread body. Never throws: the outcome is state() and failureMessage().
