@@ -6,10 +6,45 @@
 
 #include "sluice/checkpoint/state_assignment.h"
 #include "sluice/network/input_channel.h"
+#include "sluice/runtime/operator_coordinator.h"
 #include "sluice/runtime/stream_task.h"
 #include "sluice/runtime/subtask_checkpoint_coordinator.h"
 
 namespace sluice {
+
+namespace {
+
+/// Operator → coordinator in one process: the coordinator handles the event on the sending
+/// task's thread before the call returns.
+class LocalOperatorEventGateway final : public OperatorEventGateway {
+ public:
+  LocalOperatorEventGateway(OperatorCoordinator& coordinator, int subtask)
+      : coordinator_(coordinator), subtask_(subtask) {}
+  void sendEventToCoordinator(OperatorEvent event) override {
+    coordinator_.handleEventFromOperator(subtask_, event);
+  }
+
+ private:
+  OperatorCoordinator& coordinator_;
+  int subtask_;
+};
+
+/// Coordinator → one subtask in one process: a mail to the task
+/// (StreamTask::dispatchOperatorEvent).
+class LocalSubtaskGateway final : public SubtaskGateway {
+ public:
+  LocalSubtaskGateway(StreamTask& task, int operatorIndex)
+      : task_(task), operatorIndex_(operatorIndex) {}
+  void sendEvent(OperatorEvent event) override {
+    task_.dispatchOperatorEvent(operatorIndex_, std::move(event));
+  }
+
+ private:
+  StreamTask& task_;
+  int operatorIndex_;
+};
+
+}  // namespace
 
 TaskExecutor::TaskExecutor(const JobGraph& jobGraph, const ExecutionGraph& executionGraph,
                            const ExecutionOptions& options,
@@ -149,16 +184,18 @@ void TaskExecutor::notifyCheckpointAborted(int64_t checkpointId) {
 }
 
 void TaskExecutor::releaseTasks() {
-  // Dependency order: snapshots in flight (they name tasks), timers, tasks (gates, writers),
-  // coordinators, and last the partitions whose pools the buffers return to.
+  // Dependency order: snapshots in flight (they name tasks), timers, coordinators (their
+  // gateways reach tasks), tasks (gates, writers), and last the partitions whose pools the
+  // buffers return to.
   subtaskCheckpoints_->stop();
   std::lock_guard lock(releaseMutex_);  // not while the coordinator reaches tasks
   if (released_) return;
   released_ = true;
   scheduler_.shutdown();
-  tasks_.clear();
   for (auto& [node, c] : coordinators_) c->close();
   coordinators_.clear();
+  tasks_.clear();
+  operatorEventGateways_.clear();
   partitionManager_.clear();
   for (auto& perEdge : partitions_) {
     for (auto& p : perEdge) p->release();
@@ -291,9 +328,15 @@ void TaskExecutor::wireOutputs(const JobVertex& v, int subtask, StreamTask& task
     }
     OutputBase* output = combined.count("") ? combined[""] : nullptr;
     combined.erase("");
-    auto c = coordinators_.find(node.id);
-    task.setupOperator(k, output, c == coordinators_.end() ? nullptr : c->second.get(),
-                       std::move(combined));
+    OperatorEventGateway* toCoordinator = nullptr;
+    if (auto c = coordinators_.find(node.id); c != coordinators_.end()) {
+      operatorEventGateways_.push_back(
+          std::make_unique<LocalOperatorEventGateway>(*c->second, subtask));
+      toCoordinator = operatorEventGateways_.back().get();
+      c->second->executionAttemptReady(subtask, attemptNumber_,
+                                       std::make_shared<LocalSubtaskGateway>(task, k));
+    }
+    task.setupOperator(k, output, toCoordinator, std::move(combined));
   }
 }
 

@@ -17,6 +17,7 @@ namespace sluice {
 
 class StreamTask;
 class OperatorCoordinator;
+class OperatorEventGateway;
 class SubtaskCheckpointCoordinator;
 
 /// How an execution attempt's tasks ended, as the JobMaster learns it.
@@ -111,6 +112,8 @@ class TaskExecutor final : public TaskExecutorGateway {
   std::vector<std::vector<std::unique_ptr<ResultPartition>>> partitions_;
   ResultPartitionManager partitionManager_;
   std::map<int, std::unique_ptr<OperatorCoordinator>> coordinators_;
+  // Each operator subtask's way to its coordinator (StreamOperatorContext::operatorEventGateway).
+  std::vector<std::unique_ptr<OperatorEventGateway>> operatorEventGateways_;
   std::vector<std::unique_ptr<StreamTask>> tasks_;  // by task index
   // Source vertices: head node id and its subtasks.
   std::vector<std::pair<int, std::vector<StreamTask*>>> sourceVertices_;

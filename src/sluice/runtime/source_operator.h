@@ -13,51 +13,39 @@
 
 #include "sluice/api/common/source.h"
 #include "sluice/core/type_serializer.h"
+#include "sluice/runtime/operator_coordinator.h"
+#include "sluice/runtime/source_events.h"
 #include "sluice/runtime/stream_operator.h"
 #include "sluice/state/operator_state.h"
 
 namespace sluice {
 
-/// A job-wide component beside the subtasks of one operator (Flink's OperatorCoordinator);
-/// sources use it to run their enumerator.
-class OperatorCoordinator {
- public:
-  virtual ~OperatorCoordinator() = default;
-  virtual void start() {}
-  virtual void close() {}
-  /// Takes the coordinator's state for checkpoint `checkpointId` and, atomically with it,
-  /// calls `triggerSubtasks` (which injects the barrier at the operator's subtasks), so every
-  /// decision the coordinator made before its snapshot reaches the subtasks before the barrier
-  /// and every later one after (Flink's OperatorCoordinator.checkpointCoordinator followed by
-  /// the subtask trigger). Returns the serialized state (empty when stateless).
-  virtual std::vector<uint8_t> checkpointCoordinator(int64_t checkpointId,
-                                                     const std::function<void()>& triggerSubtasks) {
-    (void)checkpointId;
-    triggerSubtasks();
-    return {};
-  }
-  /// Restores the state checkpointCoordinator returned; called before start().
-  virtual void resetToCheckpoint(const std::vector<uint8_t>& state) { (void)state; }
-};
-
 /// Runs a source's enumerator and routes split requests and assignments between it and the
-/// readers (Flink's SourceCoordinator). Thread-safe: readers call in from their task threads;
-/// assignments travel to a reader as mails, so the reader receives them on its own thread.
+/// readers as source events (source_events.h; Flink's SourceCoordinator). Thread-safe: events
+/// from readers and checkpoints may come from any thread; the enumerator's callbacks are
+/// serialized under one lock. Assignments reach a reader through its SubtaskGateway, in order,
+/// on the reader's task thread.
 template <typename SplitT>
 class SourceCoordinator final : public OperatorCoordinator, public SplitEnumeratorContext<SplitT> {
+  static_assert(
+      Serializable<SplitT>,
+      "a Source's split type needs a sluice::TypeSerializer: splits travel to the readers "
+      "as serialized operator events and are stored in checkpoints (Flink requires the "
+      "split serializer for the same reason)");
+
  public:
-  /// How a reader subtask receives enumerator decisions; the callbacks run on its task thread.
-  struct ReaderGateway {
-    Mailbox* mailbox = nullptr;
-    std::function<void(std::vector<SplitT>)> addSplits;
-    std::function<void()> noMoreSplits;
-  };
   using EnumeratorFactory =
       std::function<std::unique_ptr<SplitEnumerator<SplitT>>(SplitEnumeratorContext<SplitT>&)>;
 
   SourceCoordinator(int parallelism, EnumeratorFactory factory)
       : parallelism_(parallelism), factory_(std::move(factory)), readers_(parallelism) {}
 
+  void executionAttemptReady(int subtask, int attemptNumber,
+                             std::shared_ptr<SubtaskGateway> gateway) override {
+    (void)attemptNumber;
+    std::lock_guard lock(mutex_);
+    readers_.at(static_cast<size_t>(subtask)) = std::move(gateway);
+  }
   void start() override {
     std::lock_guard lock(mutex_);
     enumerator_ = factory_(*this);
@@ -67,56 +55,50 @@ class SourceCoordinator final : public OperatorCoordinator, public SplitEnumerat
     }
     enumerator_->start();
   }
+  /// Reader registration (SplitEnumerator::addReader) and split requests
+  /// (SplitEnumerator::handleSplitRequest). Throws SerializationException for other events.
+  void handleEventFromOperator(int subtask, const OperatorEvent& event) override {
+    std::lock_guard lock(mutex_);
+    switch (sourceEventKind(event)) {
+      case SourceEventKind::kReaderRegistration:
+        enumerator_->addReader(subtask);
+        break;
+      case SourceEventKind::kRequestSplit:
+        enumerator_->handleSplitRequest(subtask);
+        break;
+      default:
+        throw SerializationException("source coordinator: subtask " + std::to_string(subtask) +
+                                     " sent an event meant for readers");
+    }
+  }
   /// The enumerator's unassigned splits, serialized (TypeSerializer<std::vector<SplitT>>).
   std::vector<uint8_t> checkpointCoordinator(
       int64_t checkpointId, const std::function<void()>& triggerSubtasks) override {
-    if constexpr (Serializable<SplitT>) {
-      std::lock_guard lock(mutex_);
-      std::vector<SplitT> remaining = enumerator_->snapshotState(checkpointId);
-      triggerSubtasks();
-      DataOutputView out;
-      TypeSerializer<std::vector<SplitT>>::serialize(remaining, out);
-      return std::vector<uint8_t>(out.data(), out.data() + out.size());
-    } else {
-      (void)checkpointId;
-      (void)triggerSubtasks;
-      throw SluiceException("the source's splits have no TypeSerializer: it cannot checkpoint");
-    }
+    std::lock_guard lock(mutex_);
+    std::vector<SplitT> remaining = enumerator_->snapshotState(checkpointId);
+    triggerSubtasks();
+    DataOutputView out;
+    TypeSerializer<std::vector<SplitT>>::serialize(remaining, out);
+    return std::vector<uint8_t>(out.data(), out.data() + out.size());
   }
   void resetToCheckpoint(const std::vector<uint8_t>& state) override {
-    if constexpr (Serializable<SplitT>) {
-      restored_ = deserializeFromBytes<std::vector<SplitT>>(state.data(), state.size());
-    } else {
-      (void)state;
-      throw SluiceException("the source's splits have no TypeSerializer: it cannot restore");
-    }
+    restored_ = deserializeFromBytes<std::vector<SplitT>>(state.data(), state.size());
   }
   void close() override {
     std::lock_guard lock(mutex_);
     if (enumerator_) enumerator_->close();
   }
-  void registerReader(int subtask, ReaderGateway gateway) {
-    std::lock_guard lock(mutex_);
-    readers_[static_cast<size_t>(subtask)] = std::move(gateway);
-    enumerator_->addReader(subtask);
-  }
-  void handleSplitRequest(int subtask) {
-    std::lock_guard lock(mutex_);
-    enumerator_->handleSplitRequest(subtask);
-  }
 
   int currentParallelism() const override { return parallelism_; }
+  /// Sends `split` to reader `subtask` as an AddSplits event. Throws SluiceException when the
+  /// subtask is not deployed.
   void assignSplit(SplitT split, int subtask) override {
-    ReaderGateway& g = readers_.at(static_cast<size_t>(subtask));
-    g.mailbox->put([add = g.addSplits, s = std::move(split)]() mutable {
-      std::vector<SplitT> splits;
-      splits.push_back(std::move(s));
-      add(std::move(splits));
-    });
+    std::vector<SplitT> splits;
+    splits.push_back(std::move(split));
+    reader(subtask).sendEvent(addSplitsEvent(splits));
   }
   void signalNoMoreSplits(int subtask) override {
-    ReaderGateway& g = readers_.at(static_cast<size_t>(subtask));
-    g.mailbox->put(g.noMoreSplits);
+    reader(subtask).sendEvent(sourceEvent(SourceEventKind::kNoMoreSplits));
   }
 
  private:
@@ -124,8 +106,16 @@ class SourceCoordinator final : public OperatorCoordinator, public SplitEnumerat
   int parallelism_;
   EnumeratorFactory factory_;
   std::unique_ptr<SplitEnumerator<SplitT>> enumerator_;
-  std::vector<ReaderGateway> readers_;
+  std::vector<std::shared_ptr<SubtaskGateway>> readers_;  // by subtask
   std::optional<std::vector<SplitT>> restored_;
+
+  SubtaskGateway& reader(int subtask) {  // called with mutex_ held, from the enumerator
+    if (subtask < 0 || subtask >= parallelism_ || !readers_[static_cast<size_t>(subtask)]) {
+      throw SluiceException("source coordinator: no reader subtask " + std::to_string(subtask) +
+                            " (parallelism " + std::to_string(parallelism_) + ")");
+    }
+    return *readers_[static_cast<size_t>(subtask)];
+  }
 };
 
 /// Type-erased side of a source operator that the task's loop drives.
@@ -136,9 +126,14 @@ class SourceOperatorBase : public StreamOperatorBase {
   int numInputs() const override { return 0; }
 };
 
-/// Runs one SourceReader as the head of a source task's chain (Flink's SourceOperator).
+/// Runs one SourceReader as the head of a source task's chain (Flink's SourceOperator). It
+/// reaches its SourceCoordinator only by operator events: it registers in open(), asks for
+/// splits with sendSplitRequest(), and receives splits in handleOperatorEvent() (on the task
+/// thread, between records).
 template <typename T, typename SplitT>
 class SourceOperator final : public SourceOperatorBase, public SourceReaderContext {
+  static_assert(Serializable<SplitT>, "a Source's split type needs a sluice::TypeSerializer");
+
  public:
   SourceOperator(std::shared_ptr<const Source<T, SplitT>> source, WatermarkStrategy<T> strategy)
       : source_(std::move(source)), strategy_(std::move(strategy)) {}
@@ -146,7 +141,10 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   void setup(const StreamOperatorContext& context, OutputBase* output) override {
     SourceOperatorBase::setup(context, output);
     mainOutput_ = static_cast<Output<T>*>(output);
-    coordinator_ = static_cast<SourceCoordinator<SplitT>*>(context.coordinator);
+    coordinator_ = context.operatorEventGateway;
+    if (coordinator_ == nullptr) {
+      throw SluiceException("source '" + nameWithSubtask() + "' has no coordinator gateway");
+    }
   }
   void open() override {
     ProcessingTimeService* time = context_.processingTimeService;
@@ -164,16 +162,25 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
       callUserFunction(*this, [&] { reader_->addSplits(std::move(restoredSplits_)); });
       restoredSplits_.clear();
     }
-    typename SourceCoordinator<SplitT>::ReaderGateway gateway;
-    gateway.mailbox = context_.mailbox;
-    gateway.addSplits = [this](std::vector<SplitT> splits) {
-      callUserFunction(*this, [&] { reader_->addSplits(std::move(splits)); });
-    };
-    gateway.noMoreSplits = [this] {
-      callUserFunction(*this, [&] { reader_->notifyNoMoreSplits(); });
-    };
-    coordinator_->registerReader(getIndexOfSubtask(), std::move(gateway));
+    coordinator_->sendEventToCoordinator(sourceEvent(SourceEventKind::kReaderRegistration));
     reader_->start();
+  }
+  /// AddSplits and NoMoreSplits from the coordinator, handed to the reader. Throws
+  /// SerializationException for another event, and what the reader throws.
+  void handleOperatorEvent(const OperatorEvent& event) override {
+    switch (sourceEventKind(event)) {
+      case SourceEventKind::kAddSplits: {
+        std::vector<SplitT> splits = splitsOfEvent<SplitT>(event);
+        callUserFunction(*this, [&] { reader_->addSplits(std::move(splits)); });
+        break;
+      }
+      case SourceEventKind::kNoMoreSplits:
+        callUserFunction(*this, [&] { reader_->notifyNoMoreSplits(); });
+        break;
+      default:
+        throw SerializationException("source '" + nameWithSubtask() +
+                                     "' received an event meant for its coordinator");
+    }
   }
   InputStatus emitNext() override {
     InputStatus status = callUserFunction(*this, [&] { return reader_->pollNext(output_); });
@@ -192,22 +199,13 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   /// "SourceReaderState", even-split redistributed on rescaling, as Flink's SourceOperator);
   /// the reader gets them in open(), before it asks the enumerator for more.
   void initializeState() override {
-    if constexpr (Serializable<SplitT>) {
-      if (context_.restoredOperatorState != nullptr) {
-        restoredSplits_ = splitsState().get();
-      }
-    }
+    if (context_.restoredOperatorState != nullptr) restoredSplits_ = splitsState().get();
   }
   /// Stores the reader's unfinished splits (snapshotState) in "SourceReaderState".
   OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {
-    if constexpr (Serializable<SplitT>) {
-      std::vector<SplitT> splits =
-          callUserFunction(*this, [&] { return reader_->snapshotState(checkpointId); });
-      splitsState().update(splits);
-    } else {
-      throw SluiceException("the splits of source '" + nameWithSubtask() +
-                            "' have no TypeSerializer: the source cannot take part in checkpoints");
-    }
+    std::vector<SplitT> splits =
+        callUserFunction(*this, [&] { return reader_->snapshotState(checkpointId); });
+    splitsState().update(splits);
     return SourceOperatorBase::snapshotOperatorState(checkpointId, timestamp);
   }
 
@@ -217,7 +215,9 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   int currentParallelism() const override {
     return context_.runtimeContext->getNumberOfParallelSubtasks();
   }
-  void sendSplitRequest() override { coordinator_->handleSplitRequest(getIndexOfSubtask()); }
+  void sendSplitRequest() override {
+    coordinator_->sendEventToCoordinator(sourceEvent(SourceEventKind::kRequestSplit));
+  }
 
  private:
   std::shared_ptr<const Source<T, SplitT>> source_;
@@ -226,7 +226,7 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   std::unique_ptr<SourceReader<T, SplitT>> reader_;
   Output<T>* mainOutput_ = nullptr;
   ReaderOutput<T> output_;
-  SourceCoordinator<SplitT>* coordinator_ = nullptr;
+  OperatorEventGateway* coordinator_ = nullptr;
   std::vector<SplitT> restoredSplits_;
 
   ListState<SplitT>& splitsState() {

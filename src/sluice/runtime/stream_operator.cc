@@ -15,6 +15,13 @@ OperatorStateStore& StreamOperatorBase::getOperatorStateStore() {
   return *operatorStateStore_;
 }
 
+void StreamOperatorBase::handleOperatorEvent(const OperatorEvent& event) {
+  (void)event;
+  throw SluiceException("operator '" + nameWithSubtask() +
+                        "' received an operator event but has "
+                        "no coordinator that sends any");
+}
+
 OperatorStateSnapshot StreamOperatorBase::snapshotOperatorState(int64_t checkpointId,
                                                                 int64_t timestamp) {
   (void)checkpointId;

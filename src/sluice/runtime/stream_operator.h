@@ -15,7 +15,8 @@
 
 namespace sluice {
 
-class OperatorCoordinator;
+class OperatorEventGateway;
+struct OperatorEvent;
 class OperatorStateStore;
 struct OperatorStateSnapshot;
 class KeyedStateBackendBase;
@@ -53,12 +54,14 @@ inline decltype(auto) callUserFunction(const Op& op, Fn&& fn, Args&&... args) {
 }
 
 /// What the runtime hands an operator at setup: its identity, processing time, mailbox and,
-/// for sources, the job-wide coordinator. Owned by the task; valid until the operator closes.
+/// for operators with a coordinator (sources), the gateway to it. Owned by the task; valid
+/// until the operator closes.
 struct StreamOperatorContext {
   RuntimeContext* runtimeContext = nullptr;
   ProcessingTimeService* processingTimeService = nullptr;
   Mailbox* mailbox = nullptr;
-  OperatorCoordinator* coordinator = nullptr;
+  /// Sends events to the operator's OperatorCoordinator; null when it has none.
+  OperatorEventGateway* operatorEventGateway = nullptr;
   /// pipeline.auto-watermark-interval: period of watermark generators, ms; 0 disables.
   int64_t autoWatermarkIntervalMillis = 200;
   /// Whether the job takes periodic checkpoints (execution.checkpointing.interval > 0; Flink's
@@ -129,6 +132,12 @@ class StreamOperatorBase {
   /// Checkpoint `checkpointId` was aborted (Flink's CheckpointListener#notifyCheckpointAborted):
   /// drop what was prepared for it. Same calling rules as notifyCheckpointComplete.
   virtual void notifyCheckpointAborted(int64_t checkpointId) { (void)checkpointId; }
+
+  /// An event from the operator's OperatorCoordinator (Flink's
+  /// OperatorEventHandler#handleOperatorEvent). Task thread, between records, after open(), in
+  /// the order the coordinator sent them. An exception fails the task. The default throws
+  /// SluiceException: the operator expects no events.
+  virtual void handleOperatorEvent(const OperatorEvent& event);
 
   /// The typed entry for records of input `index`: an Output<IN> that runs this operator.
   virtual OutputBase* input(int index) {

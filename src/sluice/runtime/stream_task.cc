@@ -27,7 +27,8 @@ StreamOperatorBase* StreamTask::addOperator(std::unique_ptr<StreamOperatorBase> 
   return operators_.back().get();
 }
 
-void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator,
+void StreamTask::setupOperator(int index, OutputBase* output,
+                               OperatorEventGateway* operatorEventGateway,
                                std::map<std::string, OutputBase*> sideOutputs) {
   StreamOperatorContext context;
   context.sideOutputs = std::move(sideOutputs);
@@ -36,7 +37,7 @@ void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinato
   context.runtimeContext = contexts_[static_cast<size_t>(index)].get();
   context.processingTimeService = &timeService_;
   context.mailbox = &mailbox_;
-  context.coordinator = coordinator;
+  context.operatorEventGateway = operatorEventGateway;
   if (auto it = restoredKeyed_.find(index); it != restoredKeyed_.end()) {
     context.restoredKeyedState = &it->second;
   }
@@ -44,6 +45,11 @@ void StreamTask::setupOperator(int index, OutputBase* output, OperatorCoordinato
     context.restoredOperatorState = &it->second;
   }
   operators_[static_cast<size_t>(index)]->setup(context, output);
+}
+
+void StreamTask::dispatchOperatorEvent(int index, OperatorEvent event) {
+  StreamOperatorBase* op = operators_.at(static_cast<size_t>(index)).get();
+  mailbox_.put([op, e = std::move(event)] { op->handleOperatorEvent(e); });
 }
 
 RecordWriter& StreamTask::addRecordWriter(ResultPartition& partition) {

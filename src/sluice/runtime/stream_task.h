@@ -12,6 +12,7 @@
 #include "sluice/network/record_deserializer.h"
 #include "sluice/network/record_writer.h"
 #include "sluice/runtime/mailbox.h"
+#include "sluice/runtime/operator_event.h"
 #include "sluice/runtime/source_operator.h"
 #include "sluice/runtime/stream_operator.h"
 #include "sluice/runtime/timer_service.h"
@@ -92,10 +93,15 @@ class StreamTask final : private CheckpointBarrierTarget {
 
   /// Appends an operator to the chain (head first) with its own runtime context; returns it.
   StreamOperatorBase* addOperator(std::unique_ptr<StreamOperatorBase> op, const std::string& name);
-  /// Wires operator `index`: calls its setup() with `output`, `coordinator` and the outputs of
-  /// its side outputs by tag id.
-  void setupOperator(int index, OutputBase* output, OperatorCoordinator* coordinator,
+  /// Wires operator `index`: calls its setup() with `output`, the gateway to its coordinator
+  /// (null when it has none; must outlive the task) and the outputs of its side outputs by tag
+  /// id.
+  void setupOperator(int index, OutputBase* output, OperatorEventGateway* operatorEventGateway,
                      std::map<std::string, OutputBase*> sideOutputs = {});
+  /// Delivers `event` from its coordinator to operator `index` of the chain: a mail that calls
+  /// its handleOperatorEvent on the task thread (Flink's OperatorEventDispatcher). Thread-safe;
+  /// dropped when the task has ended. Throws std::out_of_range for an index not in the chain.
+  void dispatchOperatorEvent(int index, OperatorEvent event);
   /// Creates a writer into `partition`, owned by the task.
   RecordWriter& addRecordWriter(ResultPartition& partition);
   /// Keeps `output` alive as long as the task; returns it.
