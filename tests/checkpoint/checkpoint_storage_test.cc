@@ -297,6 +297,10 @@ CompletedCheckpoint sampleCheckpoint(const std::string& jobId, int64_t id) {
           bytesOf("kg" + std::to_string(kg) + "#" + std::to_string(id));
     }
     state.keyedState.keyGroups[subtask * 64 + 1] = {};  // an empty key group
+    state.keyedState.stateMetaInfo["count"] =
+        StateMetaInfo::keyed<std::string, VoidNamespace, int64_t>();
+    state.keyedState.stateMetaInfo["_timers/user-timers"] =
+        StateMetaInfo{{{"key", "k"}, {"namespace", ""}}};
     if (subtask == 0) {
       state.operatorState.states["buffer"] =
           stateOf(OperatorStateMode::kSplitDistribute, {"x", "", "yz"});
@@ -338,6 +342,7 @@ void expectSameCheckpoint(const CompletedCheckpoint& actual, const CompletedChec
       const SubtaskCheckpointState& state = got.subtasks.at(index);
       EXPECT_EQ(state.keyedState.maxParallelism, subtask.keyedState.maxParallelism);
       EXPECT_EQ(state.keyedState.keyGroups, subtask.keyedState.keyGroups);
+      EXPECT_EQ(state.keyedState.stateMetaInfo, subtask.keyedState.stateMetaInfo);
       EXPECT_EQ(state.operatorState, subtask.operatorState);
       EXPECT_EQ(state.inputChannelState, subtask.inputChannelState);
     }

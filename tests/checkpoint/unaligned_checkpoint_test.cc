@@ -814,12 +814,14 @@ TEST(UnalignedCheckpointMetadata, OutputChannelStateRoundTripsAndVersions1And2St
   EXPECT_EQ(got.inputChannelState, subtask.inputChannelState);
   EXPECT_EQ(got.resultSubpartitionState, subtask.resultSubpartitionState);
 
-  // A version 1 file is the same payload without the output-state count of each subtask (here
-  // the last byte): it still reads, with no output state.
+  // A version 1 file is the same payload without the output-state count and the keyed-state
+  // serializers of each subtask (here the last two bytes): it still reads, with no output state.
   subtask.resultSubpartitionState.clear();
   checkpoint.operators["op"].subtasks[1] = subtask;
   std::vector<uint8_t> v1 = FileCheckpointStorage::serializeMetadata(checkpoint);
-  ASSERT_EQ(v1.back(), 0);  // varint 0: no output state
+  ASSERT_EQ(v1.back(), 0);  // varint 0: no keyed-state serializers (version 4)
+  v1.pop_back();
+  ASSERT_EQ(v1.back(), 0);  // varint 0: no output state (version 2)
   v1.pop_back();
   const uint32_t one = 1;
   std::memcpy(v1.data() + 8, &one, 4);
@@ -839,10 +841,15 @@ TEST(UnalignedCheckpointMetadata, OutputChannelStateRoundTripsAndVersions1And2St
     crc = update(0, v1.data(), 20);
     crc = update(crc, v1.data() + 24, payload);
     // Version 2 differs from version 3 only in what key-group blobs may be (no file ranges
-    // here): the same payload under version 2 reads the same.
+    // here), and from version 4 in the serializers after each subtask (here none: the last
+    // byte): that payload under version 2 reads the same.
     std::vector<uint8_t> v2 = bytes;
+    ASSERT_EQ(v2.back(), 0);
+    v2.pop_back();
     const uint32_t two = 2;
     std::memcpy(v2.data() + 8, &two, 4);
+    const uint64_t payload2 = v2.size() - FileCheckpointStorage::kMetadataHeaderSize;
+    std::memcpy(v2.data() + 12, &payload2, 8);
     uint32_t crc2 = update(0, v2.data(), 20);
     crc2 = update(crc2, v2.data() + 24, v2.size() - FileCheckpointStorage::kMetadataHeaderSize);
     std::memcpy(v2.data() + 20, &crc2, 4);

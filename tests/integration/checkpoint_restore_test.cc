@@ -38,6 +38,18 @@ struct Count : KeyedProcessFunction<int64_t, int64_t, std::pair<int64_t, int64_t
   }
 };
 
+/// Count with its state declared as a string: the same name, another serializer.
+struct CountAsText : KeyedProcessFunction<int64_t, int64_t, std::pair<int64_t, int64_t>> {
+  void processElement(const int64_t&, Context& ctx,
+                      Collector<std::pair<int64_t, int64_t>>& out) override {
+    auto& count = getState(ValueStateDescriptor<std::string>("count"));
+    int64_t c = std::stoll(count.value().value_or("0")) + 1;
+    count.update(std::to_string(c));
+    out.collect({ctx.getCurrentKey(), c});
+  }
+};
+
+template <typename CountFunction = Count>
 std::unique_ptr<StreamExecutionEnvironment> makeJob(
     int parallelism, const std::string& checkpoints, const std::string& restore,
     std::shared_ptr<testing::CollectSink<std::pair<int64_t, int64_t>>> sink, int64_t keys = kKeys) {
@@ -59,7 +71,7 @@ std::unique_ptr<StreamExecutionEnvironment> makeJob(
       })
       .uid("slow-map")
       .keyBy([keys](const int64_t& v) { return v % keys; })
-      .process(Count{})
+      .process(CountFunction{})
       .uid("count")
       .sinkTo(sink);
   return env;
@@ -97,6 +109,44 @@ TEST_P(CheckpointRestore, CancelledJobRestoredFromLatestCheckpointCountsEveryRec
   }
   // The restored run resumed: it did not recount from zero.
   EXPECT_LT(second->values().size(), static_cast<size_t>(kRecords));
+}
+
+// The checkpoint records each keyed state's serializers; a job that declares the state with
+// another type is refused on restore with an error naming the state and both formats, at once
+// (no restart can cure it), instead of misreading the bytes.
+TEST(CheckpointRestoreSerializers, AStateRestoredWithAnotherTypeFailsTheJobAtOnceNamingIt) {
+  TempDir dir;
+  auto first = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
+  auto job = makeJob(2, dir.str(), "", first)->executeAsync("counting");
+  ASSERT_TRUE(testing::eventually([&] { return anyCompleted(*job); }, 20));
+  job->cancel();
+  EXPECT_THROW(job->getJobExecutionResult(), JobExecutionException);
+
+  CompletedCheckpoint checkpoint =
+      FileCheckpointStorage::load(FileCheckpointStorage::resolveRestorePath("latest:" + dir.str()));
+  bool recorded = false;
+  for (const auto& [id, op] : checkpoint.operators) {
+    for (const auto& [subtask, st] : op.subtasks) {
+      auto it = st.keyedState.stateMetaInfo.find("count");
+      if (it == st.keyedState.stateMetaInfo.end()) continue;
+      recorded = true;
+      EXPECT_EQ(it->second, (StateMetaInfo::keyed<int64_t, VoidNamespace, int64_t>()));
+    }
+  }
+  EXPECT_TRUE(recorded) << "no subtask recorded the serializers of 'count'";
+
+  auto second = std::make_shared<testing::CollectSink<std::pair<int64_t, int64_t>>>();
+  auto restored = makeJob<CountAsText>(2, dir.str(), "latest:" + dir.str(), second);
+  try {
+    restored->execute("restored with another type");
+    FAIL() << "the restore was not refused";
+  } catch (const JobExecutionException& e) {
+    const std::string what = e.what();
+    EXPECT_THAT(what, ::testing::HasSubstr("keyed state 'count'"));
+    EXPECT_THAT(what, ::testing::HasSubstr("value serializer changed"));
+    EXPECT_THAT(what, ::testing::HasSubstr(serializerDescription<std::string>()));
+  }
+  EXPECT_TRUE(second->values().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Parallelism, CheckpointRestore,

@@ -313,6 +313,22 @@ TEST(OperatorStateStoreTest, RestoredElementsOfAnotherTypeFailClearly) {
   first.getListState(ListStateDescriptor<int64_t>("wide")).update({1, 2});
   first.getListState(ListStateDescriptor<int32_t>("narrow")).update({7});
   auto snapshot = first.snapshot();
+  // The snapshot records the element serializers: another type is refused before any element
+  // is read, naming both.
+  {
+    OperatorStateStore second;
+    second.restore(snapshot);
+    try {
+      second.getListState(ListStateDescriptor<int32_t>("wide"));
+      FAIL();
+    } catch (const StateMigrationException& e) {
+      EXPECT_THAT(e.what(), HasSubstr("cannot restore operator state 'wide'"));
+      EXPECT_THAT(e.what(), HasSubstr(serializerDescription<int64_t>()));
+      EXPECT_THAT(e.what(), HasSubstr(serializerDescription<int32_t>()));
+    }
+  }
+  // Without recorded serializers (format 1), the elements themselves give the type away.
+  for (auto& [name, state] : snapshot.states) state.meta = StateMetaInfo{};
   {
     OperatorStateStore second;
     second.restore(snapshot);

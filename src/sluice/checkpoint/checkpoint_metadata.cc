@@ -178,6 +178,12 @@ void serializePayload(const CompletedCheckpoint& checkpoint, DataOutputView& out
         out.writeVarUint(static_cast<uint64_t>(info.subpartitionIndex));
         writeBlob(out, bytes);
       }
+      // Version 4: the serializers of each keyed state.
+      out.writeVarUint(keyed.stateMetaInfo.size());
+      for (const auto& [name, meta] : keyed.stateMetaInfo) {
+        out.writeString(name);
+        meta.serialize(out);
+      }
     }
   }
 }
@@ -295,6 +301,20 @@ CompletedCheckpoint deserializePayload(DataInputView& in, uint32_t version) {
                 op.operatorId, index, info.partitionIndex, info.subpartitionIndex));
           }
           previous = &subtask.resultSubpartitionState.emplace(info, readBlob(in)).first->first;
+        }
+      }
+      if (version >= 4) {
+        const size_t stateCount = in.readLength(2);
+        std::string name;
+        for (size_t k = 0; k < stateCount; ++k) {
+          in.readString(name);
+          StateMetaInfo meta = StateMetaInfo::deserialize(in);
+          if (!subtask.keyedState.stateMetaInfo.emplace(name, std::move(meta)).second) {
+            throw SerializationException(
+                fmt::format("operator '{}' subtask {} records the serializers of keyed state '{}' "
+                            "twice",
+                            op.operatorId, index, name));
+          }
         }
       }
       op.subtasks.emplace(index, std::move(subtask));

@@ -19,7 +19,7 @@
 // savepoint directory is self-contained and can be moved or copied anywhere. A checkpoint is
 // complete exactly when `_metadata` exists; its directory holds no other references.
 //
-// `_metadata` format (version 3; all fixed-width integers little-endian):
+// `_metadata` format (version 4; all fixed-width integers little-endian):
 //
 //   offset 0   8 bytes  magic "SLCKMETA"
 //   offset 8   u32      format version (1)
@@ -36,16 +36,19 @@
 //         operator state: blob (OperatorStateSnapshot::serialize() bytes; empty if no state),
 //         input channel state: varint channel count, then per channel in ascending order:
 //           varint channel index, blob,
-//         output channel state (version 2 only; absent in version 1, read as empty): varint
+//         output channel state (version 2 on; absent in version 1, read as empty): varint
 //           result subpartition count, then per subpartition in ascending (partition,
-//           subpartition) order: varint partition index, varint subpartition index, blob.
+//           subpartition) order: varint partition index, varint subpartition index, blob,
+//         keyed state serializers (version 4 only): varint state count, then per state in
+//           ascending name order: string name, StateMetaInfo::serialize() bytes (varint
+//           serializer count, then per serializer string role, string description).
 //   Channel state blobs hold TaskChannelState bytes (checkpoint_state.h).
 //   A string is a varint length and the bytes; a blob is u8 kind 0 (inline), varint length and
 //   the bytes. Version 3: a key group's blob may instead be u8 kind 1 (file range), string
 //   file name (plain, in the checkpoint directory; the same for every key group of a
-//   subtask, never mixed with inline ones), varint offset, varint length. Versions 1 and 2
-//   still load; an older build refuses version 3 naming it. Nothing may follow the last
-//   operator.
+//   subtask, never mixed with inline ones), varint offset, varint length. Versions 1 to 3
+//   still load (their states restore without a serializer check); an older build refuses a
+//   newer version naming it. Nothing may follow the last operator.
 //
 // The header layout (magic, version, length, CRC) is the same for every format version, so an
 // older build recognizes a newer file and reports its version instead of "corrupted".
@@ -100,8 +103,9 @@ class FileCheckpointStorage {
   static constexpr std::string_view kSavepointDirPrefix = "savepoint-";
   /// The `_metadata` format version this build writes; it reads versions 1 to this one.
   /// Version 2 added output (result subpartition) channel state; version 3 key-group blobs that
-  /// refer to a byte range of a state file in the checkpoint directory.
-  static constexpr uint32_t kMetadataVersion = 3;
+  /// refer to a byte range of a state file in the checkpoint directory; version 4 each keyed
+  /// state's serializers (StateMetaInfo), checked on restore.
+  static constexpr uint32_t kMetadataVersion = 4;
   /// Size of the fixed `_metadata` header, bytes.
   static constexpr size_t kMetadataHeaderSize = 24;
 

@@ -28,6 +28,7 @@ std::optional<OperatorRestoreState> assignOperatorState(const CompletedCheckpoin
       }
       KeyedStateSnapshot part;
       part.maxParallelism = st.keyedState.maxParallelism;
+      part.stateMetaInfo = st.keyedState.stateMetaInfo;
       for (const auto& [kg, bytes] : st.keyedState.keyGroups) {
         if (mine.contains(kg)) part.keyGroups.emplace(kg, bytes);
       }

@@ -425,6 +425,8 @@ struct TypeSerializer<std::array<T, N>> {
 template <typename T>
 struct TypeSerializer<T, std::enable_if_t<detail::isReflectionSerializable<T>()>> {
   static constexpr uint32_t kVersion = 1;
+  /// Marks the reflection serializer: its format is the fields' (serializer_description.h).
+  static constexpr bool kReflection = true;
   static constexpr size_t kMinSerializedSize =
       detail::sumFieldMinSizes<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
   static void serialize(const T& value, DataOutputView& out) {

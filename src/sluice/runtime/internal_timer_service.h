@@ -40,7 +40,7 @@ class InternalTimerService final : public KeyGroupedState {
   InternalTimerService(HeapKeyedStateBackend<K>& keyContext, ProcessingTimeService& time,
                        Callback onEventTime, Callback onProcessingTime,
                        std::string name = "user-timers")
-      : KeyGroupedState("_timers/" + name),
+      : KeyGroupedState("_timers/" + name, StateMetaInfo::keyed<K, N, Timestamp>()),
         keyContext_(keyContext),
         time_(time),
         onEventTime_(std::move(onEventTime)),

@@ -35,8 +35,15 @@ AsyncKeyedSnapshot KeyedStateBackendBase::snapshotAsync(int64_t checkpointId) {
   snap.range_ = range_;
   snap.maxParallelism_ = maxParallelism_;
   snap.states_.reserve(states_.size());
-  for (const auto& [name, state] : states_) snap.states_.emplace_back(name, state->snapshotState());
+  for (const auto& [name, state] : states_) {
+    snap.states_.emplace_back(name, state->snapshotState());
+    snap.metaInfo_.emplace(name, state->metaInfo());
+  }
   snap.pending_ = pending_;
+  for (const auto& [name, groups] : pending_) {
+    auto it = restoredMetaInfo_.find(name);
+    if (it != restoredMetaInfo_.end()) snap.metaInfo_.emplace(name, it->second);
+  }
   return snap;
 }
 
@@ -78,6 +85,7 @@ void AsyncKeyedSnapshot::writeKeyGroup(int keyGroup, DataOutputView& out) const 
 KeyedStateSnapshot AsyncKeyedSnapshot::materialize() const {
   KeyedStateSnapshot out;
   out.maxParallelism = maxParallelism_;
+  out.stateMetaInfo = metaInfo_;
   for (int kg = range_.startKeyGroup; kg <= range_.endKeyGroup; ++kg) {
     DataOutputView view;
     writeKeyGroup(kg, view);
@@ -126,6 +134,13 @@ void KeyedStateBackendBase::restore(const KeyedStateSnapshot& snapshot) {
                           ": the key groups do not line up (as Flink, the max parallelism of a "
                           "stateful operator cannot change)");
   }
+  for (const auto& [name, meta] : snapshot.stateMetaInfo) {
+    auto [it, inserted] = restoredMetaInfo_.emplace(name, meta);
+    if (!inserted && it->second.empty()) it->second = meta;
+    if (auto registered = states_.find(name); registered != states_.end()) {
+      checkStateCompatibility("keyed state '" + name + "'", registered->second->metaInfo(), meta);
+    }
+  }
   for (const auto& [kg, bytes] : snapshot.keyGroups) {
     if (!range_.contains(kg)) continue;
     DataInputView in(bytes.data(), bytes.size());
@@ -139,6 +154,9 @@ void KeyedStateBackendBase::restore(const KeyedStateSnapshot& snapshot) {
 
 void KeyedStateBackendBase::registerState(KeyGroupedState& state) {
   const std::string& name = state.stateName();
+  if (auto restored = restoredMetaInfo_.find(name); restored != restoredMetaInfo_.end()) {
+    checkStateCompatibility("keyed state '" + name + "'", state.metaInfo(), restored->second);
+  }
   if (!states_.emplace(name, &state).second) {
     throw SluiceException("keyed state '" + name + "' is registered twice in one operator");
   }

@@ -24,6 +24,7 @@
 #include "sluice/core/type_serializer.h"
 #include "sluice/state/heap/flat_hash_map.h"
 #include "sluice/state/key_groups.h"
+#include "sluice/state/state_meta_info.h"
 
 namespace sluice {
 
@@ -65,6 +66,9 @@ struct NamespaceHash {
 struct KeyedStateSnapshot {
   int maxParallelism = 0;
   std::map<int, std::vector<uint8_t>> keyGroups;
+  /// The serializers of every state in the snapshot, by state name (stored once per subtask in
+  /// the checkpoint metadata, from version 4); empty for older checkpoints.
+  std::map<std::string, StateMetaInfo> stateMetaInfo;
 };
 
 /// A consistent view of one registered state (or timer service) at the time of
@@ -84,9 +88,12 @@ class KeyGroupedStateSnapshot {
 /// key group, serialized. Implemented by KeyedStateTable and InternalTimerService.
 class KeyGroupedState {
  public:
-  explicit KeyGroupedState(std::string name) : name_(std::move(name)) {}
+  KeyGroupedState(std::string name, StateMetaInfo metaInfo)
+      : name_(std::move(name)), metaInfo_(std::move(metaInfo)) {}
   virtual ~KeyGroupedState() = default;
   const std::string& stateName() const { return name_; }
+  /// The serializers of the state's key, namespace and value, as snapshots record them.
+  const StateMetaInfo& metaInfo() const { return metaInfo_; }
   /// Takes a consistent view of every key group of the state (task thread; cheap: no entry is
   /// copied or serialized). Throws SluiceException when the state's key, namespace or value
   /// type has no TypeSerializer or cannot be copied.
@@ -101,6 +108,7 @@ class KeyGroupedState {
 
  private:
   std::string name_;
+  StateMetaInfo metaInfo_;
 };
 
 /// Restored bytes of states not registered (yet): name → key-group index → bytes, shared
@@ -158,6 +166,7 @@ class AsyncKeyedSnapshot {
   // Registered states in name order.
   std::vector<std::pair<std::string, std::unique_ptr<KeyGroupedStateSnapshot>>> states_;
   PendingKeyedState pending_;
+  std::map<std::string, StateMetaInfo> metaInfo_;  // registered and carried states
 };
 
 /// The untyped part of a keyed state backend (Flink's AbstractKeyedStateBackend): the key-group
@@ -205,11 +214,14 @@ class KeyedStateBackendBase {
   AsyncKeyedSnapshot snapshotAsync(int64_t checkpointId);
   /// Restores the key groups of `snapshot` that fall in this backend's range and ignores the
   /// others, so a rescaled subtask restores from all old subtasks' snapshots. Throws
-  /// SluiceException when the max parallelism differs (key groups would not line up).
+  /// SluiceException when the max parallelism differs (key groups would not line up), and
+  /// StateMigrationException when a registered state's serializers differ from those the
+  /// snapshot recorded for it.
   void restore(const KeyedStateSnapshot& snapshot);
 
   /// Registers a state (tables and timer services register themselves on construction).
-  /// Throws SluiceException when the name is taken.
+  /// Throws SluiceException when the name is taken, StateMigrationException when restored state
+  /// of that name was written with other serializers (StateMetaInfo::incompatibilityWith).
   void registerState(KeyGroupedState& state);
   void unregisterState(KeyGroupedState& state);
   /// Names of the registered states, sorted.
@@ -239,6 +251,8 @@ class KeyedStateBackendBase {
   std::map<std::string, KeyGroupedState*> states_;
   // Restored bytes of states not registered yet.
   PendingKeyedState pending_;
+  // Serializers recorded by the restored snapshots, by state name.
+  std::map<std::string, StateMetaInfo> restoredMetaInfo_;
   std::function<int64_t()> ttlTime_;
   std::vector<std::function<void()>> keySelectionListeners_;
 };

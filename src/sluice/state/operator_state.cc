@@ -7,7 +7,7 @@ namespace sluice {
 namespace {
 
 constexpr uint32_t kSnapshotMagic = 0x534F4C53;  // "SLOS" as little-endian bytes
-constexpr uint64_t kSnapshotFormatVersion = 1;
+constexpr uint64_t kSnapshotFormatVersion = 2;   // 2: serializers per state; 1 still reads
 
 /// "list state (getListState, SPLIT_DISTRIBUTE)", for messages.
 std::string describe(OperatorStateMode mode) {
@@ -60,6 +60,7 @@ void OperatorStateSnapshot::serialize(DataOutputView& out) const {
   for (const auto& [name, state] : states) {
     out.writeString(name);
     out.writeRaw<uint8_t>(static_cast<uint8_t>(state.mode));
+    state.meta.serialize(out);
     out.writeVarUint(state.size());
     for (size_t i = 0; i < state.size(); ++i) {
       auto element = state.element(i);
@@ -86,9 +87,9 @@ OperatorStateSnapshot readSnapshot(DataInputView& in) {
                                  ": these bytes are not an operator state snapshot");
   }
   uint64_t version = in.readVarUint();
-  if (version != kSnapshotFormatVersion) {
+  if (version < 1 || version > kSnapshotFormatVersion) {
     throw SerializationException("unsupported format version " + std::to_string(version) +
-                                 " (this build reads version " +
+                                 " (this build reads versions 1 to " +
                                  std::to_string(kSnapshotFormatVersion) + ")");
   }
   OperatorStateSnapshot snapshot;
@@ -112,6 +113,7 @@ OperatorStateSnapshot readSnapshot(DataInputView& in) {
     auto [it, inserted] = snapshot.states.emplace(std::move(name), State{});
     State& state = it->second;
     state.mode = static_cast<OperatorStateMode>(modeByte);
+    if (version >= 2) state.meta = StateMetaInfo::deserialize(in);
     size_t elements = in.readLength(1);  // each element has at least its length byte
     state.ends.reserve(elements);
     for (size_t i = 0; i < elements; ++i) {
@@ -160,13 +162,15 @@ std::vector<OperatorStateSnapshot> redistributeOperatorState(
   // Every state name with its mode and its parts, in old subtask order.
   struct Named {
     OperatorStateMode mode;
+    StateMetaInfo meta;
     std::vector<size_t> subtasks;
     std::vector<const State*> parts;
   };
   std::map<std::string, Named> byName;
   for (size_t s = 0; s < old.size(); ++s) {
     for (const auto& [name, state] : old[s].states) {
-      auto [it, inserted] = byName.try_emplace(name, Named{state.mode, {}, {}});
+      auto [it, inserted] = byName.try_emplace(name, Named{state.mode, state.meta, {}, {}});
+      if (it->second.meta.empty()) it->second.meta = state.meta;
       if (!inserted && it->second.mode != state.mode) {
         throw SluiceException("operator state '" + name + "' has mode " +
                               toString(it->second.mode) + " in one subtask and " +
@@ -185,7 +189,10 @@ std::vector<OperatorStateSnapshot> redistributeOperatorState(
     switch (named.mode) {
       case OperatorStateMode::kSplitDistribute: {
         if (sameParallelism) {
-          for (size_t i = 0; i < p; ++i) out[i].states[name].mode = named.mode;
+          for (size_t i = 0; i < p; ++i) {
+            out[i].states[name].mode = named.mode;
+            out[i].states[name].meta = named.meta;
+          }
           for (size_t k = 0; k < named.parts.size(); ++k) {
             out[named.subtasks[k]].states[name] = *named.parts[k];
           }
@@ -200,6 +207,7 @@ std::vector<OperatorStateSnapshot> redistributeOperatorState(
         for (size_t i = 0; i < p; ++i) {
           State& target = out[(start + i) % p].states[name];
           target.mode = named.mode;
+          target.meta = named.meta;
           size_t count = base + (i < rem ? 1 : 0);
           while (count > 0) {
             const State& part = *named.parts[partIndex];
@@ -219,6 +227,7 @@ std::vector<OperatorStateSnapshot> redistributeOperatorState(
       case OperatorStateMode::kUnion: {
         State all;
         all.mode = named.mode;
+        all.meta = named.meta;
         for (const State* part : named.parts) all.appendRange(*part, 0, part->size());
         for (size_t i = 0; i < p; ++i) out[i].states[name] = all;
         break;
@@ -310,6 +319,7 @@ OperatorStateSnapshot OperatorStateStore::snapshot() const {
   for (const auto& [name, r] : states_) {
     auto& state = snapshot.states[name];
     state.mode = r.mode;
+    state.meta = r.entry->metaInfo();
     r.entry->snapshotElements(state);
   }
   for (const auto& [name, state] : pending_) snapshot.states.emplace(name, state);

@@ -34,6 +34,7 @@
 #include "sluice/core/data_view.h"
 #include "sluice/core/exceptions.h"
 #include "sluice/core/type_serializer.h"
+#include "sluice/state/state_meta_info.h"
 
 namespace sluice {
 
@@ -64,6 +65,8 @@ struct OperatorStateSnapshot {
   /// One state's elements: their bytes concatenated, with the end offset of each.
   struct State {
     OperatorStateMode mode = OperatorStateMode::kSplitDistribute;
+    /// The serializers the elements were written with (empty when read from format 1).
+    StateMetaInfo meta;
     std::vector<uint8_t> bytes;
     /// ends[i] is the end of element i in `bytes`; element i starts at ends[i - 1] (or 0).
     std::vector<size_t> ends;
@@ -88,9 +91,10 @@ struct OperatorStateSnapshot {
   bool empty() const { return states.empty(); }
 
   /// Writes the snapshot in its versioned binary format:
-  ///   u32 magic 0x534F4C53 ("SLOS" as little-endian bytes), varint format version (1),
+  ///   u32 magic 0x534F4C53 ("SLOS" as little-endian bytes), varint format version (2),
   ///   varint state count, then per state in ascending name order: name (varint length +
-  ///   bytes), u8 mode, varint element count, per element varint length + bytes.
+  ///   bytes), u8 mode, (format 2) StateMetaInfo::serialize() bytes, varint element count, per
+  ///   element varint length + bytes. Format 1 (no serializers) still reads.
   void serialize(DataOutputView& out) const;
   /// The bytes of serialize(DataOutputView&).
   std::vector<uint8_t> serialize() const;
@@ -179,6 +183,8 @@ class OperatorStateEntry {
   /// Appends every element to `out` (whose mode is set by the caller). Throws
   /// SluiceException when the element type has no TypeSerializer.
   virtual void snapshotElements(OperatorStateSnapshot::State& out) const = 0;
+  /// The serializers of the state's elements.
+  virtual StateMetaInfo metaInfo() const = 0;
 };
 
 /// Types that snapshots can hold: a TypeSerializer; restore also needs a default-constructed
@@ -235,8 +241,11 @@ class PartitionableListState final : public ListState<T>, public OperatorStateEn
       throwOperatorStateNotSerializable(name_);
     }
   }
-  /// Replaces the list by restored `elements`.
+  StateMetaInfo metaInfo() const override { return StateMetaInfo::list<T>(); }
+  /// Replaces the list by restored `elements`. Throws StateMigrationException when they were
+  /// written with another element serializer.
   void restore(const OperatorStateSnapshot::State& elements) {
+    checkStateCompatibility("operator state '" + name_ + "'", metaInfo(), elements.meta);
     if constexpr (RestorableStateType<T>) {
       std::vector<T> restored;
       restored.reserve(elements.size());
@@ -278,7 +287,9 @@ class BroadcastStateEntry final : public OperatorStateEntry {
       throwOperatorStateNotSerializable(name_);
     }
   }
+  StateMetaInfo metaInfo() const override { return StateMetaInfo::broadcast<UK, UV>(); }
   void restore(const OperatorStateSnapshot::State& elements) {
+    checkStateCompatibility("broadcast state '" + name_ + "'", metaInfo(), elements.meta);
     if constexpr (RestorableStateType<UK> && RestorableStateType<UV>) {
       std::map<UK, UV> restored;
       for (size_t i = 0; i < elements.size(); ++i) {

@@ -105,7 +105,7 @@ class KeyedStateTable final : public KeyGroupedState {
   };
 
   KeyedStateTable(HeapKeyedStateBackend<K>& backend, std::string name)
-      : KeyGroupedState(std::move(name)), backend_(backend) {
+      : KeyGroupedState(std::move(name), StateMetaInfo::keyed<K, N, V>()), backend_(backend) {
     backend_.registerState(*this);
   }
   ~KeyedStateTable() override { backend_.unregisterState(*this); }
