@@ -572,12 +572,15 @@ class MatchCancellations final
     }
     for (const InvoiceLine& line : due) {
       if (!line.cancellation) continue;
-      const std::map<int64_t, std::string>& all = purchases.entries();
-      auto it = all.upper_bound(line.eventTime);
-      if (it != all.begin() && std::prev(it)->first >= line.eventTime - window) {
-        --it;
-        out.collect({line.invoiceNo, it->second, line.customerId, line.stockCode, line.quantity,
-                     (line.eventTime - it->first) / 60000});
+      // The latest purchase at or before the cancellation (entries come in ascending time).
+      std::optional<std::pair<int64_t, std::string>> latest;
+      for (const auto& [t, invoice] : purchases.entries()) {
+        if (t > line.eventTime) break;
+        latest.emplace(t, invoice);
+      }
+      if (latest && latest->first >= line.eventTime - window) {
+        out.collect({line.invoiceNo, latest->second, line.customerId, line.stockCode, line.quantity,
+                     (line.eventTime - latest->first) / 60000});
         matched_->add(1);
       } else {
         ctx.output(unmatched_, UnmatchedCancellation{line.invoiceNo, line.customerId,

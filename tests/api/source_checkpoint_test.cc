@@ -62,7 +62,8 @@ TEST(SourceReaderSnapshot, RestoredReadersEmitExactlyTheRest) {
         auto r = source.createReader(c);
         r->addSplits(
             restored.getListState(ListStateDescriptor<NumberSequenceSplit>("SourceReaderState"))
-                .get());
+                .get()
+                .toVector());
         drain(*r, o);
         all.insert(all.end(), after.values.begin(), after.values.end());
       }

@@ -191,8 +191,9 @@ TEST(NexmarkSourceTest, RestoredReadersEmitExactlyTheRest) {
         VectorOutput after;
         ReaderOutput<Event> o(&after);
         auto r = source.createReader(c);
-        r->addSplits(
-            restored.getListState(ListStateDescriptor<NexmarkSplit>("SourceReaderState")).get());
+        r->addSplits(restored.getListState(ListStateDescriptor<NexmarkSplit>("SourceReaderState"))
+                         .get()
+                         .toVector());
         drain(*r, o);
         all.insert(all.end(), after.values.begin(), after.values.end());
       }

@@ -383,7 +383,7 @@ void step(Operator& op, Oracle& o, std::mt19937_64& rng, int64_t keySpace, int64
       auto it = o.map.find(k);
       std::map<int64_t, std::string> expected;
       if (it != o.map.end()) expected = it->second;
-      ASSERT_EQ(op.map->entries(), expected);
+      ASSERT_EQ(op.map->entries().toMap(), expected);
       break;
     }
     default: {
@@ -420,7 +420,7 @@ void expectStateEquals(Operator& op, const Oracle& o, int64_t now) {
   EXPECT_EQ(sortedKeys("map"), keysOf(o.map));
   for (const auto& [k, v] : o.map) {
     op.backend.setCurrentKey(k);
-    EXPECT_EQ(op.map->entries(), v) << "key " << k;
+    EXPECT_EQ(op.map->entries().toMap(), v) << "key " << k;
   }
   EXPECT_EQ(sortedKeys("reducing"), keysOf(o.reducing));
   for (const auto& [k, v] : o.reducing) {

@@ -395,7 +395,7 @@ TEST_F(TtlFixture, ListElementsAndMapEntriesExpireEachOnTheirOwn) {
   EXPECT_EQ(m.get(1), std::nullopt);
   EXPECT_EQ(m.get(2), 20);
   EXPECT_FALSE(m.contains(1));
-  EXPECT_EQ(m.entries(), (std::map<int64_t, int64_t>{{2, 20}}));
+  EXPECT_EQ(m.entries().toMap(), (std::map<int64_t, int64_t>{{2, 20}}));
   now = 150;
   EXPECT_TRUE(l.get().empty());
   EXPECT_TRUE(m.isEmpty());

@@ -78,8 +78,8 @@ struct AllStates : KeyedProcessFunction<int32_t, Op, Snapshot> {
     int64_t listSum = 0;
     for (int64_t v : list->get()) listSum += v;
     out.collect({op.first, *value->value(), static_cast<int64_t>(list->get().size()), listSum,
-                 static_cast<int64_t>(map->entries().size()), map->get(op.second % 5).value_or(-1),
-                 *sum->get(), *mean->get()});
+                 static_cast<int64_t>(map->entries().toMap().size()),
+                 map->get(op.second % 5).value_or(-1), *sum->get(), *mean->get()});
   }
 };
 

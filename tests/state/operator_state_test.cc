@@ -104,7 +104,8 @@ std::vector<T> restoredList(const OperatorStateSnapshot& snapshot, const std::st
   OperatorStateStore store;
   store.restore(snapshot);
   ListStateDescriptor<T> d(name);
-  return union_ ? store.getUnionListState(d).get() : store.getListState(d).get();
+  return union_ ? store.getUnionListState(d).get().toVector()
+                : store.getListState(d).get().toVector();
 }
 
 /// Snapshots of `lists.size()` subtasks, each holding its list in split state `name`.
@@ -368,7 +369,7 @@ TEST(OperatorStateStoreTest, TypeWithoutSerializerWorksUntilSnapshot) {
   OperatorStateStore store;
   auto& list = store.getListState(ListStateDescriptor<Opaque>("opaque"));
   list.add(Opaque(3));
-  EXPECT_EQ(list.get().at(0).value(), 3);
+  EXPECT_EQ(list.get()[0].value(), 3);
   try {
     store.snapshot();
     FAIL();
@@ -644,7 +645,7 @@ struct BufferingFlatMap : CheckpointedFunction {
     Observations::Init init;
     init.restored = context.isRestored();
     if (context.isRestored()) {
-      buffered = checkpointed->get();
+      buffered = checkpointed->get().toVector();
       init.buffered = buffered;
       for (int64_t s : seenState->get()) init.totalSeen += s;
     }
@@ -819,7 +820,7 @@ struct BufferingWriter : SinkWriter<int64_t>, CheckpointedFunction {
   void snapshotState(FunctionSnapshotContext&) override { state->update(buffered); }
   void initializeState(FunctionInitializationContext& context) override {
     state = &context.getOperatorStateStore().getListState(kBuffered);
-    buffered = state->get();
+    buffered = state->get().toVector();
     observations->inits.push_back({context.isRestored(), buffered, 0});
   }
   std::shared_ptr<Observations> observations;

@@ -513,7 +513,7 @@ class FileSink final : public TwoPhaseCommittingSink<T, FileSinkCommittable> {
     void initializeState(FunctionInitializationContext& context) override {
       state_ = &context.getOperatorStateStore().getListState(
           ListStateDescriptor<FileWriterBucketState>(kBucketStateName));
-      if (context.isRestored()) file_.restoreState(state_->get());
+      if (context.isRestored()) file_.restoreState(state_->get().toVector());
     }
     void snapshotState(FunctionSnapshotContext&) override { state_->update(file_.snapshotState()); }
 

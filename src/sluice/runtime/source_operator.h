@@ -199,7 +199,7 @@ class SourceOperator final : public SourceOperatorBase, public SourceReaderConte
   /// "SourceReaderState", even-split redistributed on rescaling, as Flink's SourceOperator);
   /// the reader gets them in open(), before it asks the enumerator for more.
   void initializeState() override {
-    if (context_.restoredOperatorState != nullptr) restoredSplits_ = splitsState().get();
+    if (context_.restoredOperatorState != nullptr) restoredSplits_ = splitsState().get().toVector();
   }
   /// Stores the reader's unfinished splits (snapshotState) in "SourceReaderState".
   OperatorStateSnapshot snapshotOperatorState(int64_t checkpointId, int64_t timestamp) override {

@@ -257,13 +257,13 @@ class KeyedStateStore {
             });
       }
     }
-    const std::vector<T>& get() override {
+    ListView<T> get() override {
       const N& ns = this->store.namespace_;
       if constexpr (kTtl) {
         this->cleanup();
         scratch.clear();
         std::vector<Element>* list = this->table.get(ns);
-        if (list == nullptr) return scratch;
+        if (list == nullptr) return {};
         int64_t t = this->now();
         // Per element, as Flink's TtlListState: expired elements are dropped from the state
         // and returned only with ReturnExpiredIfNotCleanedUp.
@@ -274,11 +274,10 @@ class KeyedStateStore {
         }
         std::erase_if(*list, [&](const Element& e) { return this->ttl.isExpired(e, t); });
         if (list->empty()) this->table.remove(ns);
-        return scratch;
+        return ListView<T>(scratch);
       } else {
-        static const std::vector<T> kEmpty;
         const std::vector<T>* v = this->table.peek(ns);
-        return v ? *v : kEmpty;
+        return v ? ListView<T>(*v) : ListView<T>();
       }
     }
     void add(const T& value) override {
@@ -385,34 +384,54 @@ class KeyedStateStore {
       auto it = m->find(key);
       if (it != m->end()) eraseEntry(*m, it);
     }
-    const std::map<UK, UV>& entries() override {
+    MapView<UK, UV> entries() override {
       if constexpr (kTtl) {
         this->cleanup();
         Map* m = this->table.get(this->store.namespace_);
-        scratch.clear();
-        if (m == nullptr) return scratch;
+        if (m == nullptr) return {};
         int64_t t = this->now();
+        // Expired entries leave the state now (as Flink's TtlMapState); with
+        // ReturnExpiredIfNotCleanedUp they are still returned this once, from a copy.
+        const bool keepExpired = this->ttl.returnExpired();
+        if (keepExpired) scratch.clear();
         for (auto it = m->begin(); it != m->end();) {
           bool expired = this->ttl.isExpired(it->second, t);
           if (!expired && this->ttl.updateOnRead()) it->second.lastAccessTimestamp = t;
-          if (!expired || this->ttl.returnExpired()) scratch.emplace(it->first, it->second.value);
+          if (keepExpired) scratch.emplace(it->first, it->second.value);
           it = expired ? m->erase(it) : std::next(it);
         }
         if (m->empty()) this->table.remove(this->store.namespace_);
-        return scratch;
+        if (keepExpired) return MapView<UK, UV>(scratch);
+        const Map* live = this->table.peek(this->store.namespace_);
+        if (live == nullptr) return {};
+        return MapView<UK, UV>(std::make_unique<TtlCursor>(*live));
       } else {
-        static const Map kEmpty;
         const Map* m = this->table.peek(this->store.namespace_);
-        return m ? *m : kEmpty;
+        return m ? MapView<UK, UV>(*m) : MapView<UK, UV>();
       }
     }
     bool isEmpty() override {
       if constexpr (kTtl) {
-        return entries().empty();
+        MapView<UK, UV> view = entries();
+        return view.begin() == view.end();
       } else {
         return this->table.peek(this->store.namespace_) == nullptr;
       }
     }
+    /// The live entries of a TTL map, read in place: the values without their timestamps.
+    struct TtlCursor final : MapView<UK, UV>::Cursor {
+      explicit TtlCursor(const Map& m) : it(m.begin()), end(m.end()) {}
+      bool next() override {
+        if (started) ++it;
+        started = true;
+        return it != end;
+      }
+      const UK& key() const override { return it->first; }
+      const UV& value() const override { return it->second.value; }
+      typename Map::const_iterator it;
+      typename Map::const_iterator end;
+      bool started = false;
+    };
     void clear() override { this->table.remove(this->store.namespace_); }
     void eraseEntry(Map& m, typename Map::iterator it) {
       m.erase(it);

@@ -219,7 +219,7 @@ class PartitionableListState final : public ListState<T>, public OperatorStateEn
  public:
   explicit PartitionableListState(std::string name) : name_(std::move(name)) {}
 
-  const std::vector<T>& get() override { return list_; }
+  ListView<T> get() override { return ListView<T>(list_); }
   void add(const T& value) override { list_.push_back(value); }
   void addAll(const std::vector<T>& values) override {
     list_.insert(list_.end(), values.begin(), values.end());

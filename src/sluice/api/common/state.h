@@ -5,9 +5,13 @@
 // name and type them, with optional time-to-live (StateTtlConfig, state_ttl.h). A state
 // backend implements the interfaces (state/keyed_state_store.h for the heap backend).
 
+#include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,14 +31,135 @@ class ValueState {
   virtual void clear() = 0;
 };
 
+/// The elements of a ListState, for reading (what Flink's ListState#get returns as an
+/// Iterable): a contiguous range, valid until the next call on any state of the operator. The
+/// heap backend hands out its own storage, without a copy; a disk-based backend deserializes
+/// the list into a buffer of the state (as Flink's RocksDBListState#get does). Iterate it, index
+/// it, or copy it with toVector().
+template <typename T>
+class ListView {
+ public:
+  ListView() = default;
+  explicit ListView(std::span<const T> elements) : elements_(elements) {}
+  ListView(const std::vector<T>& elements) : elements_(elements.data(), elements.size()) {}
+
+  auto begin() const { return elements_.begin(); }
+  auto end() const { return elements_.end(); }
+  size_t size() const { return elements_.size(); }
+  bool empty() const { return elements_.empty(); }
+  const T& operator[](size_t i) const { return elements_[i]; }
+  const T& front() const { return elements_.front(); }
+  const T& back() const { return elements_.back(); }
+  /// A copy of the elements.
+  std::vector<T> toVector() const { return std::vector<T>(begin(), end()); }
+  friend bool operator==(const ListView& a, const std::vector<T>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  std::span<const T> elements_;
+};
+
+/// The entries of a MapState, for reading one at a time (Flink's MapState#entries / iterator):
+/// a forward range of (key, value) references in the backend's order (ascending keys for the
+/// heap backend), valid until the next call on any state of the operator. The heap backend
+/// iterates its map in place; a backend that keeps entries elsewhere (on disk, or with expired
+/// entries to skip) supplies a Cursor that produces them lazily, so no backend has to
+/// materialize the whole map.
+template <typename UK, typename UV>
+class MapView {
+ public:
+  /// How a backend produces entries lazily: next() advances (first call: to the first entry)
+  /// and says whether there is one; key() and value() are valid until the following next().
+  class Cursor {
+   public:
+    virtual ~Cursor() = default;
+    virtual bool next() = 0;
+    virtual const UK& key() const = 0;
+    virtual const UV& value() const = 0;
+  };
+  /// One entry: references into the map or the cursor, valid until the iterator moves.
+  using Entry = std::pair<const UK&, const UV&>;
+
+  class iterator {
+   public:
+    using value_type = Entry;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    Entry operator*() const {
+      if (cursor_ != nullptr) return Entry(cursor_->key(), cursor_->value());
+      return Entry(it_->first, it_->second);
+    }
+    iterator& operator++() {
+      if (cursor_ != nullptr) {
+        if (!cursor_->next()) cursor_ = nullptr, atEnd_ = true;
+      } else {
+        ++it_;
+      }
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& a, const iterator& b) {
+      if (a.mapMode_) return a.it_ == b.it_;
+      return a.atEnd_ == b.atEnd_;
+    }
+
+   private:
+    friend class MapView;
+    typename std::map<UK, UV>::const_iterator it_{};
+    Cursor* cursor_ = nullptr;
+    bool mapMode_ = true;
+    bool atEnd_ = true;
+  };
+
+  MapView() = default;
+  /// A view of `entries` in place (the heap backend).
+  MapView(const std::map<UK, UV>& entries) : map_(&entries) {}
+  /// A view whose entries `cursor` produces; the view owns it and can be iterated once.
+  explicit MapView(std::unique_ptr<Cursor> cursor) : cursor_(std::move(cursor)) {}
+
+  iterator begin() {
+    iterator i;
+    if (map_ != nullptr) {
+      i.it_ = map_->begin();
+    } else if (cursor_) {
+      i.mapMode_ = false;
+      i.atEnd_ = !cursor_->next();
+      i.cursor_ = i.atEnd_ ? nullptr : cursor_.get();
+    } else {
+      i.mapMode_ = false;
+    }
+    return i;
+  }
+  iterator end() {
+    iterator i;
+    if (map_ != nullptr) {
+      i.it_ = map_->end();
+    } else {
+      i.mapMode_ = false;
+    }
+    return i;
+  }
+  /// A copy of the entries, ordered by key. Consumes a cursor-backed view.
+  std::map<UK, UV> toMap() {
+    std::map<UK, UV> out;
+    for (auto [k, v] : *this) out.emplace(k, v);
+    return out;
+  }
+
+ private:
+  const std::map<UK, UV>* map_ = nullptr;
+  std::unique_ptr<Cursor> cursor_;
+};
+
 /// A list per key and namespace (Flink's ListState).
 template <typename T>
 class ListState {
  public:
   virtual ~ListState() = default;
-  /// The elements in insertion order (empty when none). The reference is valid until the next
-  /// call on any state of the operator.
-  virtual const std::vector<T>& get() = 0;
+  /// The elements in insertion order (empty when none), valid until the next call on any state
+  /// of the operator (ListView).
+  virtual ListView<T> get() = 0;
   virtual void add(const T& value) = 0;
   virtual void addAll(const std::vector<T>& values) = 0;
   /// Replaces the list.
@@ -51,9 +176,9 @@ class MapState {
   virtual void put(const UK& key, const UV& value) = 0;
   virtual bool contains(const UK& key) = 0;
   virtual void remove(const UK& key) = 0;
-  /// All entries, ordered by key. The reference is valid until the next call on any state of
-  /// the operator.
-  virtual const std::map<UK, UV>& entries() = 0;
+  /// Every entry, read one at a time (ascending keys for the heap backend), valid until the
+  /// next call on any state of the operator (MapView).
+  virtual MapView<UK, UV> entries() = 0;
   virtual bool isEmpty() = 0;
   virtual void clear() = 0;
 };
