@@ -6,8 +6,10 @@
 
 #include <algorithm>
 
-#include "captured_log.h"
-#include "test_util.h"
+#include "sluice/testing/captured_log.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

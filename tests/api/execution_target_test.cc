@@ -6,7 +6,9 @@
 #include <atomic>
 
 #include "sluice/cluster/pipeline_executor.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

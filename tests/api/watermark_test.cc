@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "local_channels.h"
+#include "sluice/testing/local_channels.h"
 #include "sluice/checkpoint/checkpoint_barrier_handler.h"
 #include "sluice/core/clock.h"
 #include "sluice/network/events.h"

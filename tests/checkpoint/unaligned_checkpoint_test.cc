@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "local_channels.h"
+#include "sluice/testing/local_channels.h"
 #include "sluice/checkpoint/checkpoint_barrier_handler.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/core/clock.h"
@@ -32,7 +32,9 @@
 #include "sluice/runtime/source_operator.h"
 #include "sluice/runtime/stream_task.h"
 #include "sluice/runtime/timer_service.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

@@ -14,7 +14,7 @@
 #include "sluice/core/config_options.h"
 #include "sluice/core/exceptions.h"
 
-#include "captured_log.h"
+#include "sluice/testing/captured_log.h"
 
 namespace sluice {
 namespace {

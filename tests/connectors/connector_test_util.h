@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "sluice/api/data_stream.h"
-#include "temp_dir.h"
-#include "test_util.h"  // makeEnv
+#include "sluice/testing/temp_dir.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"  // makeEnv
 
 namespace sluice::testing {
 

@@ -20,7 +20,7 @@
 #include "sluice/core/global_configuration.h"
 #include "sluice/core/memory_size.h"
 
-#include "captured_log.h"
+#include "sluice/testing/captured_log.h"
 
 namespace sluice {
 namespace {

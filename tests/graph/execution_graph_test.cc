@@ -8,7 +8,9 @@
 #include <set>
 
 #include "sluice/graph/execution_graph.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "sluice/graph/job_graph.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

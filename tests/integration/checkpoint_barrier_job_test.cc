@@ -18,7 +18,9 @@
 
 #include "sluice/cluster/local_executor.h"
 #include "sluice/network/buffer.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "local_channels.h"
+#include "sluice/testing/local_channels.h"
 #include "sluice/network/input_gate.h"
 #include "sluice/network/record_writer.h"
 

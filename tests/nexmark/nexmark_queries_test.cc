@@ -22,7 +22,7 @@
 #include "nexmark/queries.h"
 #include "sluice/api/stream_execution_environment.h"
 #include "sluice/connectors/nexmark_generator.h"
-#include "temp_dir.h"
+#include "sluice/testing/temp_dir.h"
 
 namespace sluice::nexmark {
 namespace {

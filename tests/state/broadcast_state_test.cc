@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "sluice/api/broadcast_stream.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace broadcast_state_test {

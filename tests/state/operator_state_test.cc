@@ -20,12 +20,14 @@
 #include <utility>
 #include <vector>
 
-#include "operator_harness.h"
+#include "sluice/testing/operator_harness.h"
 #include "sluice/runtime/co_process_function.h"
 #include "sluice/runtime/operators.h"
 #include "sluice/runtime/sink_writer_operator.h"
 #include "sluice/state/operator_state.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace operator_state_test {

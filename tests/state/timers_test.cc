@@ -10,8 +10,10 @@
 #include <set>
 #include <tuple>
 
-#include "operator_harness.h"
-#include "test_util.h"
+#include "sluice/testing/operator_harness.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace timers_test {

@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "sluice/api/windowed_stream.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace {

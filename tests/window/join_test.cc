@@ -15,7 +15,9 @@
 #include "sluice/api/interval_join.h"
 #include "sluice/api/joined_streams.h"
 #include "sluice/core/variant_serializer.h"
-#include "test_util.h"
+#include "sluice/testing/collect_sink.h"
+#include "sluice/testing/function_source.h"
+#include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {
 namespace join_test {

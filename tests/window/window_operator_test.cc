@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "operator_harness.h"
+#include "sluice/testing/operator_harness.h"
 #include "sluice/window/window_contents.h"
 #include "sluice/window/window_operator.h"
 #include "window/window_test_types.h"

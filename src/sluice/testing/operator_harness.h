@@ -1,9 +1,11 @@
 #pragma once
 
-// A test harness that runs one operator outside a job, as Flink's
-// OneInputStreamOperatorTestHarness: the test feeds records, watermarks and processing time, and
-// reads what the operator emitted (records with timestamps, watermarks, watermark statuses and
-// side outputs).
+// Test harnesses that run one operator outside a job, as Flink's
+// OneInputStreamOperatorTestHarness and TwoInputStreamOperatorTestHarness: the test feeds
+// records, watermarks and processing time, reads what the operator emitted (records with
+// timestamps, watermarks, watermark statuses and side outputs), takes snapshots of its keyed and
+// operator state, restores a fresh operator from them (at another parallelism too), and tells it
+// that checkpoints completed or were aborted.
 //
 // Processing time is a ManualClock. Timers go through the real runtime path (TimerScheduler
 // thread → the harness's Mailbox → run on the test thread), and setProcessingTime() runs every
@@ -15,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -29,6 +32,7 @@
 #include "sluice/runtime/stream_operator.h"
 #include "sluice/runtime/timer_service.h"
 #include "sluice/state/keyed_state_store.h"
+#include "sluice/state/operator_state.h"
 
 namespace sluice::testing {
 
@@ -88,19 +92,31 @@ struct HarnessConfig {
   int64_t autoWatermarkIntervalMillis = 0;
   /// Keyed state to restore at open() (snapshots of a previous run, any parallelism).
   std::vector<KeyedStateSnapshot> restoredKeyedState = {};
+  /// Operator state to restore at open() (this subtask's part: see redistributeOperatorState).
+  std::optional<OperatorStateSnapshot> restoredOperatorState = {};
 };
 
-/// Runs one OneInputStreamOperator<IN, OUT>. Lifecycle: construct, declareSideOutput() for each
-/// side output the test reads, open() (setup → initializeState → open; the first process call
-/// opens implicitly), process*, endInput() (finish), close(). Test thread only.
-template <typename IN, typename OUT>
-class OneInputStreamOperatorTestHarness {
+/// What a checkpoint takes of one operator subtask (Flink's OperatorSubtaskState, without
+/// channel state): its keyed state (empty for a non-keyed operator) and its operator state.
+struct OperatorSubtaskSnapshot {
+  KeyedStateSnapshot keyedState;
+  OperatorStateSnapshot operatorState;
+};
+
+/// What the one- and two-input harnesses share: the operator's identity, processing time,
+/// outputs, snapshots and checkpoint notifications (Flink's AbstractStreamOperatorTestHarness).
+/// Lifecycle: construct, declareSideOutput() for each side output the test reads, optionally
+/// initializeState(snapshot), open() (setup → initializeState → open; the first process call
+/// opens implicitly), process*, snapshot() / notifyCheckpointComplete(), endInput() (finish),
+/// close(). Test thread only.
+template <typename Op, typename OUT>
+class AbstractStreamOperatorTestHarness {
  public:
-  using Operator = OneInputStreamOperator<IN, OUT>;
+  using Operator = Op;
   using Factory = std::function<std::unique_ptr<Operator>()>;
   using Element = typename RecordingOutput<OUT>::Element;
 
-  explicit OneInputStreamOperatorTestHarness(
+  explicit AbstractStreamOperatorTestHarness(
       std::unique_ptr<Operator> op, HarnessConfig config = {},
       std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(0))
       : config_(std::move(config)),
@@ -109,7 +125,7 @@ class OneInputStreamOperatorTestHarness {
         timeService_(
             std::make_unique<ProcessingTimeService>(*scheduler_, mailbox_, kOperatorOwner)),
         op_(std::move(op)) {
-    if (!op_) throw SluiceException("OneInputStreamOperatorTestHarness: no operator");
+    if (!op_) throw SluiceException("operator test harness: no operator");
     TaskInfo info;
     info.taskName = config_.operatorName;
     info.indexOfSubtask = config_.subtask;
@@ -117,12 +133,7 @@ class OneInputStreamOperatorTestHarness {
     info.maxNumberOfParallelSubtasks = config_.maxParallelism;
     runtimeContext_ = std::make_unique<RuntimeContext>(info, config_.operatorName);
   }
-  OneInputStreamOperatorTestHarness(
-      const Factory& factory, HarnessConfig config = {},
-      std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(0))
-      : OneInputStreamOperatorTestHarness(factory(), std::move(config), std::move(clock)) {}
-
-  ~OneInputStreamOperatorTestHarness() {
+  ~AbstractStreamOperatorTestHarness() {
     if (opened_ && !closed_) {
       try {
         op_->close();
@@ -134,8 +145,8 @@ class OneInputStreamOperatorTestHarness {
     timeService_->cancelAll();
     scheduler_->shutdown();
   }
-  OneInputStreamOperatorTestHarness(const OneInputStreamOperatorTestHarness&) = delete;
-  OneInputStreamOperatorTestHarness& operator=(const OneInputStreamOperatorTestHarness&) = delete;
+  AbstractStreamOperatorTestHarness(const AbstractStreamOperatorTestHarness&) = delete;
+  AbstractStreamOperatorTestHarness& operator=(const AbstractStreamOperatorTestHarness&) = delete;
 
   /// Gives the operator a consumer for side output `tag` (before open()); without it, what the
   /// operator emits there is dropped, as in a job where nothing consumes the tag.
@@ -145,6 +156,17 @@ class OneInputStreamOperatorTestHarness {
     auto out = std::make_unique<RecordingOutput<X>>();
     sideOutputPointers_[tag.id] = out.get();
     sideOutputs_[tag.id] = std::move(out);
+  }
+
+  /// Restores `snapshot` (of this operator's previous run; keyed state of any parallelism,
+  /// operator state already this subtask's part) when the operator opens. Before open() only.
+  void initializeState(const OperatorSubtaskSnapshot& snapshot) {
+    if (opened_) throw SluiceException("initializeState() must come before open()");
+    config_.restoredKeyedState.clear();
+    if (!snapshot.keyedState.keyGroups.empty() || !snapshot.keyedState.stateMetaInfo.empty()) {
+      config_.restoredKeyedState.push_back(snapshot.keyedState);
+    }
+    config_.restoredOperatorState = snapshot.operatorState;
   }
 
   /// setup → initializeState → open.
@@ -159,22 +181,11 @@ class OneInputStreamOperatorTestHarness {
     context.sideOutputs = sideOutputPointers_;
     if (!config_.restoredKeyedState.empty())
       context.restoredKeyedState = &config_.restoredKeyedState;
+    if (config_.restoredOperatorState)
+      context.restoredOperatorState = &*config_.restoredOperatorState;
     op_->setup(context, &output_);
     op_->initializeState();
     op_->open();
-  }
-
-  void processElement(const IN& value, Timestamp timestamp = kNoTimestamp) {
-    open();
-    op_->processElement(value, timestamp);
-  }
-  void processWatermark(Timestamp timestamp) {
-    open();
-    op_->processWatermark(Watermark{timestamp});
-  }
-  void processWatermarkStatus(bool idle) {
-    open();
-    op_->processWatermarkStatus(idle);
   }
 
   /// Sets processing time to `millis` (never backwards) and runs every timer due by then, in
@@ -242,6 +253,28 @@ class OneInputStreamOperatorTestHarness {
   }
 
   Operator& getOperator() { return *op_; }
+  /// What a checkpoint `checkpointId` taken now (at `timestamp`, ms) stores of the operator:
+  /// its keyed state (every key group of this subtask) and its operator state, as the task's
+  /// synchronous snapshot takes them. Throws what the operator's snapshotState throws.
+  OperatorSubtaskSnapshot snapshot(int64_t checkpointId = 1, int64_t timestamp = 0) {
+    open();
+    OperatorSubtaskSnapshot out;
+    if (KeyedStateBackendBase* backend = op_->keyedStateBackend()) {
+      out.keyedState = backend->snapshot();
+    }
+    out.operatorState = op_->snapshotOperatorState(checkpointId, timestamp);
+    return out;
+  }
+  /// Checkpoint `checkpointId` completed (StreamOperatorBase::notifyCheckpointComplete).
+  void notifyCheckpointComplete(int64_t checkpointId) {
+    open();
+    op_->notifyCheckpointComplete(checkpointId);
+  }
+  /// Checkpoint `checkpointId` was aborted.
+  void notifyCheckpointAborted(int64_t checkpointId) {
+    open();
+    op_->notifyCheckpointAborted(checkpointId);
+  }
   /// Snapshot of the operator's keyed state (every key group of this subtask), as a checkpoint
   /// takes it. Throws SluiceException for a non-keyed operator.
   KeyedStateSnapshot snapshotKeyedState() {
@@ -254,7 +287,7 @@ class OneInputStreamOperatorTestHarness {
   RuntimeContext& runtimeContext() { return *runtimeContext_; }
   Mailbox& mailbox() { return mailbox_; }
 
- private:
+ protected:
   static constexpr int kOperatorOwner = 1;
   static constexpr int kProbeOwner = 2;
 
@@ -291,6 +324,73 @@ class OneInputStreamOperatorTestHarness {
   std::unique_ptr<Operator> op_;
   bool opened_ = false;
   bool closed_ = false;
+};
+
+/// Runs one OneInputStreamOperator<IN, OUT> (Flink's OneInputStreamOperatorTestHarness; for a
+/// keyed operator it is also the KeyedOneInputStreamOperatorTestHarness: the operator selects
+/// keys itself).
+template <typename IN, typename OUT>
+class OneInputStreamOperatorTestHarness
+    : public AbstractStreamOperatorTestHarness<OneInputStreamOperator<IN, OUT>, OUT> {
+  using Base = AbstractStreamOperatorTestHarness<OneInputStreamOperator<IN, OUT>, OUT>;
+
+ public:
+  using Base::Base;
+  using typename Base::Factory;
+  OneInputStreamOperatorTestHarness(
+      const Factory& factory, HarnessConfig config = {},
+      std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(0))
+      : Base(factory(), std::move(config), std::move(clock)) {}
+
+  void processElement(const IN& value, Timestamp timestamp = kNoTimestamp) {
+    this->open();
+    this->op_->processElement(value, timestamp);
+  }
+  void processWatermark(Timestamp timestamp) {
+    this->open();
+    this->op_->processWatermark(Watermark{timestamp});
+  }
+  void processWatermarkStatus(bool idle) {
+    this->open();
+    this->op_->processWatermarkStatus(idle);
+  }
+};
+
+/// Runs one TwoInputStreamOperator<IN1, IN2, OUT> (Flink's TwoInputStreamOperatorTestHarness):
+/// records and watermarks per input; the operator's event time is the minimum of its inputs'.
+template <typename IN1, typename IN2, typename OUT>
+class TwoInputStreamOperatorTestHarness
+    : public AbstractStreamOperatorTestHarness<TwoInputStreamOperator<IN1, IN2, OUT>, OUT> {
+  using Base = AbstractStreamOperatorTestHarness<TwoInputStreamOperator<IN1, IN2, OUT>, OUT>;
+
+ public:
+  using Base::Base;
+  using typename Base::Factory;
+  TwoInputStreamOperatorTestHarness(
+      const Factory& factory, HarnessConfig config = {},
+      std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(0))
+      : Base(factory(), std::move(config), std::move(clock)) {}
+
+  void processElement1(const IN1& value, Timestamp timestamp = kNoTimestamp) {
+    this->open();
+    this->op_->processElement1(value, timestamp);
+  }
+  void processElement2(const IN2& value, Timestamp timestamp = kNoTimestamp) {
+    this->open();
+    this->op_->processElement2(value, timestamp);
+  }
+  /// A watermark on input `input` (0 or 1).
+  void processWatermark(int input, Timestamp timestamp) {
+    this->open();
+    this->op_->processWatermark(input, Watermark{timestamp});
+  }
+  void processWatermark1(Timestamp timestamp) { processWatermark(0, timestamp); }
+  void processWatermark2(Timestamp timestamp) { processWatermark(1, timestamp); }
+  /// Input `input` (0 or 1) turns idle or active again.
+  void processWatermarkStatus(int input, bool idle) {
+    this->open();
+    this->op_->processWatermarkStatus(input, idle);
+  }
 };
 
 }  // namespace sluice::testing
