@@ -20,7 +20,6 @@
 #include <utility>
 #include <vector>
 
-#include "sluice/testing/operator_harness.h"
 #include "sluice/runtime/co_process_function.h"
 #include "sluice/runtime/operators.h"
 #include "sluice/runtime/sink_writer_operator.h"
@@ -28,6 +27,7 @@
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/operator_harness.h"
 
 namespace sluice {
 namespace operator_state_test {
@@ -38,59 +38,43 @@ using testing::RecordingOutput;
 // ---- helpers -------------------------------------------------------------------------------
 
 /// Runs one operator outside a job as subtask `subtask` of `parallelism`, optionally with
-/// restored operator state: setup → initializeState → open on construction, close on
+/// restored operator state, on the library's harness: opened on construction, closed on
 /// destruction. Processing time is a ManualClock that tests never advance.
 template <typename Op, typename OUT>
-class OperatorDriver {
+class OperatorDriver : public testing::AbstractStreamOperatorTestHarness<Op, OUT> {
+  using Base = testing::AbstractStreamOperatorTestHarness<Op, OUT>;
+
  public:
   OperatorDriver(std::unique_ptr<Op> op, int parallelism, int subtask,
                  std::optional<OperatorStateSnapshot> restored = std::nullopt)
-      : clock_(std::make_shared<ManualClock>(0)),
-        scheduler_(std::make_unique<TimerScheduler>(clock_)),
-        timeService_(std::make_unique<ProcessingTimeService>(*scheduler_, mailbox_, 1)),
-        restored_(std::move(restored)),
-        op_(std::move(op)) {
-    TaskInfo info;
-    info.taskName = "Op";
-    info.indexOfSubtask = subtask;
-    info.numberOfParallelSubtasks = parallelism;
-    runtimeContext_ = std::make_unique<RuntimeContext>(info, "Op");
-    StreamOperatorContext context;
-    context.runtimeContext = runtimeContext_.get();
-    context.processingTimeService = timeService_.get();
-    context.mailbox = &mailbox_;
-    context.restoredOperatorState = restored_ ? &*restored_ : nullptr;
-    op_->setup(context, &output_);
-    op_->initializeState();
-    op_->open();
+      : Base(std::move(op), config(parallelism, subtask, std::move(restored))) {
+    this->open();
   }
-  ~OperatorDriver() {
-    op_->close();
-    timeService_->cancelAll();
-    scheduler_->shutdown();
-  }
-  OperatorDriver(const OperatorDriver&) = delete;
-  OperatorDriver& operator=(const OperatorDriver&) = delete;
 
-  Op& op() { return *op_; }
+  Op& op() { return this->getOperator(); }
+  /// Every value emitted so far.
   std::vector<OUT> values() const {
     std::vector<OUT> out;
-    for (auto& r : output_.records()) out.push_back(r.value);
+    for (const auto& e : this->output()) {
+      if (const auto* r = std::get_if<testing::StreamRecord<OUT>>(&e)) out.push_back(r->value);
+    }
     return out;
   }
+  /// The operator state a checkpoint takes now.
   OperatorStateSnapshot snapshot(int64_t checkpointId = 1, int64_t timestamp = 1000) {
-    return op_->snapshotOperatorState(checkpointId, timestamp);
+    return Base::snapshot(checkpointId, timestamp).operatorState;
   }
 
  private:
-  std::shared_ptr<ManualClock> clock_;
-  Mailbox mailbox_;
-  std::unique_ptr<TimerScheduler> scheduler_;
-  std::unique_ptr<ProcessingTimeService> timeService_;
-  std::unique_ptr<RuntimeContext> runtimeContext_;
-  RecordingOutput<OUT> output_;
-  std::optional<OperatorStateSnapshot> restored_;
-  std::unique_ptr<Op> op_;
+  static testing::HarnessConfig config(int parallelism, int subtask,
+                                       std::optional<OperatorStateSnapshot> restored) {
+    testing::HarnessConfig c;
+    c.parallelism = parallelism;
+    c.subtask = subtask;
+    c.operatorName = "Op";
+    c.restoredOperatorState = std::move(restored);
+    return c;
+  }
 };
 
 template <typename T>
