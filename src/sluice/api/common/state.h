@@ -41,7 +41,8 @@ class ListView {
  public:
   ListView() = default;
   explicit ListView(std::span<const T> elements) : elements_(elements) {}
-  ListView(const std::vector<T>& elements) : elements_(elements.data(), elements.size()) {}
+  explicit ListView(const std::vector<T>& elements)
+      : elements_(elements.data(), elements.size()) {}
 
   auto begin() const { return elements_.begin(); }
   auto end() const { return elements_.end(); }
@@ -114,7 +115,7 @@ class MapView {
 
   MapView() = default;
   /// A view of `entries` in place (the heap backend).
-  MapView(const std::map<UK, UV>& entries) : map_(&entries) {}
+  explicit MapView(const std::map<UK, UV>& entries) : map_(&entries) {}
   /// A view whose entries `cursor` produces; the view owns it and can be iterated once.
   explicit MapView(std::unique_ptr<Cursor> cursor) : cursor_(std::move(cursor)) {}
 
