@@ -41,8 +41,7 @@ class ListView {
  public:
   ListView() = default;
   explicit ListView(std::span<const T> elements) : elements_(elements) {}
-  explicit ListView(const std::vector<T>& elements)
-      : elements_(elements.data(), elements.size()) {}
+  explicit ListView(const std::vector<T>& elements) : elements_(elements.data(), elements.size()) {}
 
   auto begin() const { return elements_.begin(); }
   auto end() const { return elements_.end(); }
