@@ -15,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "sluice/testing/local_channels.h"
 #include "sluice/checkpoint/checkpoint_barrier_handler.h"
 #include "sluice/core/clock.h"
 #include "sluice/network/events.h"
@@ -26,6 +25,7 @@
 #include "sluice/runtime/source_operator.h"
 #include "sluice/runtime/stream_task.h"
 #include "sluice/runtime/timer_service.h"
+#include "sluice/testing/local_channels.h"
 
 namespace sluice {
 namespace {

@@ -19,7 +19,6 @@
 #include <thread>
 #include <vector>
 
-#include "sluice/testing/local_channels.h"
 #include "sluice/checkpoint/checkpoint_barrier_handler.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/core/clock.h"
@@ -34,6 +33,7 @@
 #include "sluice/runtime/timer_service.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
+#include "sluice/testing/local_channels.h"
 #include "sluice/testing/mini_cluster_fixture.h"
 
 namespace sluice {

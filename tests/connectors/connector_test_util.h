@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "sluice/api/data_stream.h"
-#include "sluice/testing/temp_dir.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"  // makeEnv
+#include "sluice/testing/temp_dir.h"
 
 namespace sluice::testing {
 

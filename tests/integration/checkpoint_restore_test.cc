@@ -17,10 +17,10 @@
 #include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/cluster/local_executor.h"
 #include "sluice/graph/job_graph.h"
-#include "sluice/testing/temp_dir.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/temp_dir.h"
 
 namespace sluice {
 namespace checkpoint_restore_test {

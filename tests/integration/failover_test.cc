@@ -29,10 +29,10 @@
 #include "sluice/api/windowed_stream.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
 #include "sluice/runtime/timestamps_and_watermarks.h"
-#include "sluice/testing/temp_dir.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/temp_dir.h"
 
 namespace sluice {
 namespace failover_test {

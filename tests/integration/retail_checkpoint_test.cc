@@ -24,10 +24,10 @@
 #include "../examples/retail_analytics/retail_pipeline.h"
 #include "integration/process_util.h"
 #include "sluice/checkpoint/checkpoint_storage.h"
-#include "sluice/testing/temp_dir.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/temp_dir.h"
 
 namespace sluice {
 namespace retail_checkpoint_test {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "sluice/testing/local_channels.h"
 #include "sluice/network/input_gate.h"
 #include "sluice/network/record_writer.h"
+#include "sluice/testing/local_channels.h"
 
 namespace sluice {
 namespace {

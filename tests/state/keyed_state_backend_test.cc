@@ -14,12 +14,12 @@
 #include <thread>
 #include <unordered_map>
 
-#include "sluice/testing/operator_harness.h"
 #include "sluice/api/broadcast_stream.h"
 #include "sluice/state/heap/flat_hash_map.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/operator_harness.h"
 
 namespace sluice {
 namespace keyed_state_backend_test {

@@ -10,10 +10,10 @@
 #include <set>
 #include <tuple>
 
-#include "sluice/testing/operator_harness.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/operator_harness.h"
 
 namespace sluice {
 namespace timers_test {

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "sluice/testing/operator_harness.h"
 #include "sluice/api/windowed_stream.h"
 #include "sluice/testing/collect_sink.h"
 #include "sluice/testing/function_source.h"
 #include "sluice/testing/mini_cluster_fixture.h"
+#include "sluice/testing/operator_harness.h"
 #include "window/window_test_types.h"
 
 namespace sluice {
